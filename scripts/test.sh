@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# `npm test`: lint, typecheck, then every jest project. Bootstraps npm packages and the Temporal binaries.
+# Integration tests that need PostgreSQL read TEST_DATABASE_URL (`.ci/run` starts a server; locally,
+# `bash scripts/ci-postgres.sh` does the same).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund
+fi
+bash scripts/setup-tools.sh
+step() { printf '\n== %s ==\n' "$*"; }
+step lint;        npx eslint . && npx prettier --check . >/dev/null
+step typecheck;   npx tsc -p tsconfig.json
+step unit;        npx jest --ci --selectProjects unit
+step workflow;    npx jest --ci --selectProjects workflow --runInBand --forceExit
+step integration; npx jest --ci --selectProjects integration --runInBand --forceExit

@@ -1,0 +1,37 @@
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import type { AppDeps } from './deps';
+import { errorHandler } from './errors';
+import { registerAlertmanagerRoutes } from './routes/alertmanager';
+import { registerHealthRoutes } from './routes/health';
+import { registerIncidentRoutes } from './routes/incidents';
+
+export interface BuildAppOptions {
+  /** Request body cap in bytes (413 above it). */
+  bodyLimit?: number;
+  logger?: FastifyServerOptions['logger'];
+}
+
+/** Builds the HTTP API (not listening). Tests call this with injected dependencies and `app.inject`. */
+export function buildApp(deps: AppDeps, options: BuildAppOptions = {}): FastifyInstance {
+  const app = Fastify({
+    bodyLimit: options.bodyLimit ?? 1_048_576,
+    logger: options.logger ?? false,
+    // Large, slow bodies must not hold a socket forever.
+    requestTimeout: 30_000,
+  });
+  app.setErrorHandler(errorHandler);
+  app.addHook('onResponse', async (req, reply) => {
+    deps.metrics.httpDuration.observe(
+      {
+        method: req.method,
+        route: req.routeOptions.url ?? 'unmatched',
+        status_code: String(reply.statusCode),
+      },
+      reply.elapsedTime / 1000,
+    );
+  });
+  registerHealthRoutes(app, deps);
+  registerAlertmanagerRoutes(app, deps);
+  registerIncidentRoutes(app, deps);
+  return app;
+}

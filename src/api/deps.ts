@@ -1,0 +1,17 @@
+import type { onRequestHookHandler } from 'fastify';
+import type { Registry } from 'prom-client';
+import type { AlertSource } from '../domain/alert';
+import type { IncidentStarter } from '../ingest/incident-starter';
+import type { ApiMetrics } from '../metrics/registry';
+import type { TemporalClient } from '../temporal/client';
+
+/** Everything the HTTP API needs, injected by the composition root (or a test). */
+export interface AppDeps {
+  temporal: TemporalClient;
+  starter: IncidentStarter;
+  metrics: ApiMetrics;
+  registry: Registry;
+  /** onRequest hook enforcing `INCIDENTFLOW_INGEST_TOKEN` (counts rejections under `source`). */
+  requireIngestToken: (source: AlertSource | 'api') => onRequestHookHandler;
+  temporalUiUrl?: string;
+}

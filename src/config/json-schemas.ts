@@ -1,0 +1,18 @@
+import { z } from 'zod';
+import { RoutingConfig } from '../domain/routing';
+
+/**
+ * Config file schemas exported as JSON Schema (`npm run schemas` writes `config/schemas/<name>.schema.json`)
+ * for editor completion and validation. A unit test fails when a committed file is out of date.
+ */
+export const CONFIG_SCHEMAS: Record<string, z.ZodType> = {
+  routing: RoutingConfig,
+};
+
+/** JSON Schema of one config file, as written to `config/schemas/<name>.schema.json`. */
+export function jsonSchemaFor(name: string): string {
+  const schema = CONFIG_SCHEMAS[name];
+  if (!schema) throw new Error(`unknown config schema ${name}`);
+  const json = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' });
+  return `${JSON.stringify({ ...json, title: `incidentflow ${name} config` }, null, 2)}\n`;
+}

@@ -1,0 +1,161 @@
+import { WorkflowNotFoundError } from '@temporalio/client';
+import { type Alert, alertHeadline, deliveryKey } from '../domain/alert';
+import { DEFAULT_INTAKE_LIMITS, type RoutedAlert } from '../domain/incident';
+import { incidentDetails, incidentSummary } from '../domain/incident-text';
+import { incidentWorkflowId, type RouteDecision, routeAlert, type RoutingConfig } from '../domain/routing';
+import { worst } from '../domain/severity';
+import { alertSignal, type IncidentInput, type IncidentSettings, TASK_QUEUE } from '../workflows/definitions';
+import {
+  IncidentKey,
+  IncidentServiceKey,
+  IncidentSeverityKey,
+  IncidentStatusKey,
+} from '../workflows/search-attributes';
+import type { incidentWorkflow } from '../workflows';
+import type { TemporalClient } from '../temporal/client';
+import { DeliveryCache } from './delivery-cache';
+
+/** What happened to one incident during an ingest call. */
+export interface IngestedIncident {
+  incidentId: string;
+  /** Run that received the alerts; absent when no open incident existed for resolved-only alerts. */
+  runId?: string;
+  alerts: number;
+  outcome: 'signaled' | 'no_open_incident';
+}
+
+export interface IngestResult {
+  incidents: IngestedIncident[];
+  /** Alerts dropped as exact re-deliveries. */
+  duplicates: number;
+}
+
+export interface IncidentStarterOptions {
+  temporal: TemporalClient;
+  routing: () => RoutingConfig;
+  settings: IncidentSettings;
+  /** Deadline for each Temporal call; past it the caller answers 503. */
+  callTimeoutMs?: number;
+  cache?: DeliveryCache;
+  /** Task queue of the incident worker (tests use their own). */
+  taskQueue?: string;
+}
+
+/** Settings derived from the environment for new incidents. */
+export function defaultIncidentSettings(overrides: Partial<IncidentSettings> = {}): IncidentSettings {
+  return {
+    autoResolveGraceMs: 5 * 60_000,
+    maxHistoryEvents: 8_000,
+    maxSignalsPerRun: 2_000,
+    limits: DEFAULT_INTAKE_LIMITS,
+    ...overrides,
+  };
+}
+
+interface Group {
+  decision: RouteDecision;
+  alerts: RoutedAlert[];
+}
+
+/**
+ * Routes alerts to incidents and delivers them with signal-with-start (one call per incident). Exact
+ * re-deliveries are dropped first; resolved-only batches never open an incident.
+ */
+export function createIncidentStarter(options: IncidentStarterOptions) {
+  const cache = options.cache ?? new DeliveryCache();
+  const timeout = options.callTimeoutMs ?? 5_000;
+  const { client } = options.temporal;
+
+  async function deliver(workflowId: string, group: Group, receivedAt: string): Promise<IngestedIncident> {
+    const signal = { alerts: group.alerts, receivedAt };
+    const firing = group.alerts.filter((a) => a.status === 'firing');
+    if (firing.length === 0) {
+      try {
+        const handle = client.workflow.getHandle(workflowId);
+        await options.temporal.withDeadline(timeout, () => handle.signal(alertSignal, signal));
+        return { incidentId: workflowId, alerts: group.alerts.length, outcome: 'signaled' };
+      } catch (err) {
+        if (err instanceof WorkflowNotFoundError) {
+          return { incidentId: workflowId, alerts: group.alerts.length, outcome: 'no_open_incident' };
+        }
+        throw err;
+      }
+    }
+    const first = firing[0]!;
+    const d = group.decision;
+    const severity = firing.reduce((s, a) => worst(s, a.severity), d.severity);
+    const title = alertHeadline(first);
+    const input: IncidentInput = {
+      incidentId: workflowId,
+      dedupKey: d.dedupKey,
+      service: d.service,
+      incidentType: d.incidentType,
+      severity,
+      title,
+      routing: {
+        rule: d.rule,
+        runbook: d.runbook,
+        escalationPolicy: d.escalationPolicy,
+        slackChannel: d.slackChannel,
+      },
+      settings: options.settings,
+    };
+    const handle = await options.temporal.withDeadline(timeout, () =>
+      client.workflow.signalWithStart<typeof incidentWorkflow, [typeof signal]>('incidentWorkflow', {
+        workflowId,
+        taskQueue: options.taskQueue ?? TASK_QUEUE,
+        args: [input],
+        signal: alertSignal,
+        signalArgs: [signal],
+        workflowIdConflictPolicy: 'USE_EXISTING',
+        workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+        typedSearchAttributes: [
+          { key: IncidentKey, value: d.dedupKey },
+          { key: IncidentServiceKey, value: d.service },
+          { key: IncidentSeverityKey, value: severity },
+          { key: IncidentStatusKey, value: 'triggered' },
+        ],
+        staticSummary: incidentSummary({ severity, service: d.service, title }),
+        staticDetails: incidentDetails({ ...input, labels: first.labels }),
+      }),
+    );
+    return {
+      incidentId: workflowId,
+      runId: handle.signaledRunId,
+      alerts: group.alerts.length,
+      outcome: 'signaled',
+    };
+  }
+
+  return {
+    cache,
+    /**
+     * Delivers alerts. Throws when Temporal is unreachable (nothing is remembered then, so the caller's
+     * retry delivers again).
+     */
+    async ingest(alerts: readonly Alert[], receivedAt = new Date().toISOString()): Promise<IngestResult> {
+      const routing = options.routing();
+      const groups = new Map<string, Group>();
+      let duplicates = 0;
+      const batchKeys = new Set<string>();
+      for (const alert of alerts) {
+        const key = deliveryKey(alert);
+        if (cache.has(key) || batchKeys.has(key)) {
+          duplicates += 1;
+          continue;
+        }
+        batchKeys.add(key);
+        const decision = routeAlert(alert.labels, routing);
+        const id = incidentWorkflowId(decision);
+        const group = groups.get(id) ?? { decision, alerts: [] };
+        group.alerts.push({ ...alert, severity: decision.severity });
+        groups.set(id, group);
+      }
+      const incidents = await Promise.all([...groups].map(([id, group]) => deliver(id, group, receivedAt)));
+      for (const key of batchKeys) cache.add(key);
+      return { incidents, duplicates };
+    },
+  };
+}
+
+export type IncidentStarter = ReturnType<typeof createIncidentStarter>;

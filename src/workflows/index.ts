@@ -1,0 +1,2 @@
+// Exports workflow functions ONLY: every function exported here can be started by name.
+export { incidentWorkflow } from './incident/workflow';
