@@ -1,6 +1,7 @@
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { buildApp } from './api/app';
 import { ingestTokenHook } from './api/ingest-auth';
+import { createMemoryDeploymentRecorder } from './api/memory-deployments';
 import { loadConfig } from './config/load-config';
 import { loadEnv } from './config/env';
 import { ConfigError } from './config/yaml-file';
@@ -84,6 +85,7 @@ async function main(): Promise<void> {
         metrics,
         registry,
         requireIngestToken: ingestTokenHook(env.INCIDENTFLOW_INGEST_TOKEN, metrics),
+        deployments: createMemoryDeploymentRecorder(),
         temporalUiUrl: env.TEMPORAL_UI_URL,
       },
       {

@@ -2,6 +2,7 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import type { AppDeps } from './deps';
 import { errorHandler } from './errors';
 import { registerAlertmanagerRoutes } from './routes/alertmanager';
+import { registerGenericAlertRoutes } from './routes/generic-alerts';
 import { registerHealthRoutes } from './routes/health';
 import { registerIncidentRoutes } from './routes/incidents';
 
@@ -32,6 +33,7 @@ export function buildApp(deps: AppDeps, options: BuildAppOptions = {}): FastifyI
   });
   registerHealthRoutes(app, deps);
   registerAlertmanagerRoutes(app, deps);
+  registerGenericAlertRoutes(app, deps);
   registerIncidentRoutes(app, deps);
   return app;
 }

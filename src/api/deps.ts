@@ -1,6 +1,7 @@
 import type { onRequestHookHandler } from 'fastify';
 import type { Registry } from 'prom-client';
 import type { AlertSource } from '../domain/alert';
+import type { DeploymentEvent } from '../domain/generic-alert';
 import type { IncidentStarter } from '../ingest/incident-starter';
 import type { ApiMetrics } from '../metrics/registry';
 import type { TemporalClient } from '../temporal/client';
@@ -13,5 +14,12 @@ export interface AppDeps {
   registry: Registry;
   /** onRequest hook enforcing `INCIDENTFLOW_INGEST_TOKEN` (counts rejections under `source`). */
   requireIngestToken: (source: AlertSource | 'api') => onRequestHookHandler;
+  /** Where deployment markers go (the incident store). */
+  deployments: DeploymentRecorder;
   temporalUiUrl?: string;
+}
+
+/** Records deployment markers; `created` is false for an exact repeat. */
+export interface DeploymentRecorder {
+  record(event: DeploymentEvent & { time: string }): Promise<{ created: boolean }>;
 }

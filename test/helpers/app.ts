@@ -1,7 +1,10 @@
 import { Registry } from 'prom-client';
 import { buildApp } from '../../src/api/app';
 import { ingestTokenHook } from '../../src/api/ingest-auth';
-import { RoutingConfig } from '../../src/domain/routing';
+import { createMemoryDeploymentRecorder } from '../../src/api/memory-deployments';
+import { resolve } from 'node:path';
+import { loadConfig } from '../../src/config/load-config';
+import type { RoutingConfig } from '../../src/domain/routing';
 import { createIncidentStarter, defaultIncidentSettings } from '../../src/ingest/incident-starter';
 import { createApiMetrics } from '../../src/metrics/registry';
 import { createTemporalClient, type TemporalClient } from '../../src/temporal/client';
@@ -17,20 +20,30 @@ export interface TestAppOptions {
   callTimeoutMs?: number;
 }
 
+const shippedRouting = loadConfig(resolve(__dirname, '../../config')).routing;
+
 /** The real API wired to a real Temporal server, for `app.inject` tests. */
 export function buildTestApp(options: TestAppOptions) {
   const temporal: TemporalClient = createTemporalClient(options.address, 'default');
   const registry = new Registry();
   const metrics = createApiMetrics(registry);
+  const deployments = createMemoryDeploymentRecorder();
   const starter = createIncidentStarter({
     temporal,
     taskQueue: options.taskQueue,
-    routing: () => options.routing ?? RoutingConfig.parse({}),
+    routing: () => options.routing ?? shippedRouting,
     settings: defaultIncidentSettings({ autoResolveGraceMs: 2_000, ...options.settings }),
     ...(options.callTimeoutMs ? { callTimeoutMs: options.callTimeoutMs } : {}),
   });
   const app = buildApp(
-    { temporal, starter, metrics, registry, requireIngestToken: ingestTokenHook(options.token, metrics) },
+    {
+      temporal,
+      starter,
+      metrics,
+      registry,
+      requireIngestToken: ingestTokenHook(options.token, metrics),
+      deployments,
+    },
     { bodyLimit: options.bodyLimit ?? 1_048_576 },
   );
   return {
@@ -38,6 +51,7 @@ export function buildTestApp(options: TestAppOptions) {
     temporal,
     starter,
     registry,
+    deployments,
     close: async () => {
       await app.close();
       await temporal.close();

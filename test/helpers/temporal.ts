@@ -5,22 +5,29 @@ import { bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporali
 /** Connects to the dev server started by global-setup (or named by TEMPORAL_TEST_ADDRESS). */
 export async function devServerEnv(): Promise<TestWorkflowEnvironment> {
   const address = process.env.TEMPORAL_TEST_ADDRESS;
-  if (!address) throw new Error('TEMPORAL_TEST_ADDRESS is not set: run through jest (global-setup starts a server)');
+  if (!address)
+    throw new Error('TEMPORAL_TEST_ADDRESS is not set: run through jest (global-setup starts a server)');
   return TestWorkflowEnvironment.createFromExistingServer({ address, namespace: 'default' });
 }
 
 /** The time-skipping test server from .tools (never downloaded). */
 export async function timeSkippingEnv(): Promise<TestWorkflowEnvironment> {
   const path = process.env.TEMPORAL_TEST_SERVER_PATH;
-  if (!path) throw new Error('TEMPORAL_TEST_SERVER_PATH is not set: run through jest (global-setup installs it)');
-  return TestWorkflowEnvironment.createTimeSkipping({ server: { executable: { type: 'existing-path', path } } });
+  if (!path)
+    throw new Error('TEMPORAL_TEST_SERVER_PATH is not set: run through jest (global-setup installs it)');
+  return TestWorkflowEnvironment.createTimeSkipping({
+    server: { executable: { type: 'existing-path', path } },
+  });
 }
 
 let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
 
 /** The workflow bundle, built once per test file. */
 export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
-  bundle ??= bundleWorkflowCode({ workflowsPath: require.resolve('../../src/workflows'), logger: quietLogger });
+  bundle ??= bundleWorkflowCode({
+    workflowsPath: require.resolve('../../src/workflows'),
+    logger: quietLogger,
+  });
   return bundle;
 }
 
@@ -39,7 +46,11 @@ export function uniqueTaskQueue(prefix = 'test'): string {
 }
 
 /** Polls `fn` until it returns a value other than undefined (or throws after `timeoutMs`). */
-export async function eventually<T>(fn: () => Promise<T | undefined>, timeoutMs = 20_000, what = 'condition'): Promise<T> {
+export async function eventually<T>(
+  fn: () => Promise<T | undefined>,
+  timeoutMs = 20_000,
+  what = 'condition',
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -49,7 +60,8 @@ export async function eventually<T>(fn: () => Promise<T | undefined>, timeoutMs 
     } catch (err) {
       last = err;
     }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${what}${last instanceof Error ? `: ${last.message}` : ''}`);
     await new Promise((r) => setTimeout(r, 200));
   }
 }

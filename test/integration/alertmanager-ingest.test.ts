@@ -58,7 +58,10 @@ describe('POST /api/v1/alerts/alertmanager on a real Temporal dev server', () =>
     const payload = alertmanagerPayload([{ labels: { dedup_key: key, service: 'customer_etl' } }]);
     const first = await post(payload);
     expect(first.statusCode).toBe(202);
-    const body = first.json<{ incidents: Array<{ incidentId: string; runId: string }>; duplicates: number }>();
+    const body = first.json<{
+      incidents: Array<{ incidentId: string; runId: string }>;
+      duplicates: number;
+    }>();
     expect(body.incidents).toHaveLength(1);
     expect(body.incidents[0]!.incidentId).toBe(`incident:customer_etl:${key}`);
 
@@ -88,7 +91,9 @@ describe('POST /api/v1/alerts/alertmanager on a real Temporal dev server', () =>
     expect(incident.alerts).toHaveLength(1);
     expect(incident.counters).toMatchObject({ deliveries: 2, duplicates: 1 });
     expect(incident.timeline.filter((e) => e.kind === 'alert_firing')).toHaveLength(1);
-    const { count } = await env.client.workflow.count(`TaskQueue = '${taskQueue}' AND IncidentKey = '${key}'`);
+    const { count } = await env.client.workflow.count(
+      `TaskQueue = '${taskQueue}' AND IncidentKey = '${key}'`,
+    );
     expect(count).toBe(1);
   });
 
@@ -98,7 +103,11 @@ describe('POST /api/v1/alerts/alertmanager on a real Temporal dev server', () =>
     const payload = alertmanagerPayload(
       [
         { fingerprint: '000000000000aaaa', status: 'firing', labels: { task_id: 'extract' } },
-        { fingerprint: '000000000000bbbb', status: 'firing', labels: { task_id: 'load', severity: 'critical' } },
+        {
+          fingerprint: '000000000000bbbb',
+          status: 'firing',
+          labels: { task_id: 'load', severity: 'critical' },
+        },
       ],
       { labels },
     );
@@ -109,7 +118,11 @@ describe('POST /api/v1/alerts/alertmanager on a real Temporal dev server', () =>
     const next = alertmanagerPayload(
       [
         { fingerprint: '000000000000aaaa', status: 'resolved', labels: { task_id: 'extract' } },
-        { fingerprint: '000000000000bbbb', status: 'firing', labels: { task_id: 'load', severity: 'critical' } },
+        {
+          fingerprint: '000000000000bbbb',
+          status: 'firing',
+          labels: { task_id: 'load', severity: 'critical' },
+        },
       ],
       { labels, groupKey: payload.groupKey },
     );
@@ -129,9 +142,12 @@ describe('POST /api/v1/alerts/alertmanager on a real Temporal dev server', () =>
   it('resolves the incident after the grace period once every alert is resolved', async () => {
     const key = uniqueKey('grace');
     const labels = { dedup_key: key, service: 'grace_etl' };
-    const firing = alertmanagerPayload([{ fingerprint: '0000000000000001' }, { fingerprint: '0000000000000002' }], {
-      labels,
-    });
+    const firing = alertmanagerPayload(
+      [{ fingerprint: '0000000000000001' }, { fingerprint: '0000000000000002' }],
+      {
+        labels,
+      },
+    );
     const res = await post(firing);
     const runId = res.json().incidents[0].runId as string;
     const id = `incident:grace_etl:${key}`;
@@ -171,47 +187,51 @@ describe('POST /api/v1/alerts/alertmanager on a real Temporal dev server', () =>
   });
 
   describe('bad input answers 4xx naming the problem and starts nothing', () => {
-    const cases: Array<[string, () => Promise<{ statusCode: number; json: () => unknown }>, number, RegExp]> = [
-      ['invalid JSON', () => post('{"version": "4", '), 400, /not valid JSON/],
+    const cases: Array<[string, () => Promise<{ statusCode: number; json: () => unknown }>, number, RegExp]> =
       [
-        'wrong version',
-        () => post({ ...alertmanagerPayload([{ labels: { dedup_key: uniqueKey() } }]), version: '3' }),
-        400,
-        /version: must be "4"/,
-      ],
-      [
-        'missing fingerprint',
-        () => {
-          const p = alertmanagerPayload([{ labels: { dedup_key: uniqueKey() } }]);
-          delete (p.alerts[0] as { fingerprint?: string }).fingerprint;
-          return post(p);
-        },
-        400,
-        /alerts\.0\.fingerprint/,
-      ],
-      [
-        'missing alerts',
-        () => {
-          const p: Partial<ReturnType<typeof alertmanagerPayload>> = alertmanagerPayload([{}]);
-          delete p.alerts;
-          return post(p);
-        },
-        400,
-        /alerts: /,
-      ],
-      [
-        'missing token',
-        () => post(alertmanagerPayload([{ labels: { dedup_key: uniqueKey() } }]), {}),
-        401,
-        /missing Authorization header/,
-      ],
-      [
-        'wrong token',
-        () => post(alertmanagerPayload([{ labels: { dedup_key: uniqueKey() } }]), { authorization: 'Bearer nope' }),
-        401,
-        /invalid bearer token/,
-      ],
-    ];
+        ['invalid JSON', () => post('{"version": "4", '), 400, /not valid JSON/],
+        [
+          'wrong version',
+          () => post({ ...alertmanagerPayload([{ labels: { dedup_key: uniqueKey() } }]), version: '3' }),
+          400,
+          /version: must be "4"/,
+        ],
+        [
+          'missing fingerprint',
+          () => {
+            const p = alertmanagerPayload([{ labels: { dedup_key: uniqueKey() } }]);
+            delete (p.alerts[0] as { fingerprint?: string }).fingerprint;
+            return post(p);
+          },
+          400,
+          /alerts\.0\.fingerprint/,
+        ],
+        [
+          'missing alerts',
+          () => {
+            const p: Partial<ReturnType<typeof alertmanagerPayload>> = alertmanagerPayload([{}]);
+            delete p.alerts;
+            return post(p);
+          },
+          400,
+          /alerts: /,
+        ],
+        [
+          'missing token',
+          () => post(alertmanagerPayload([{ labels: { dedup_key: uniqueKey() } }]), {}),
+          401,
+          /missing Authorization header/,
+        ],
+        [
+          'wrong token',
+          () =>
+            post(alertmanagerPayload([{ labels: { dedup_key: uniqueKey() } }]), {
+              authorization: 'Bearer nope',
+            }),
+          401,
+          /invalid bearer token/,
+        ],
+      ];
 
     it.each(cases)('%s', async (_name, send, status, message) => {
       const before = await countWorkflows();
@@ -251,7 +271,10 @@ describe('POST /api/v1/alerts/alertmanager on a real Temporal dev server', () =>
         payload: JSON.stringify(alertmanagerPayload([{ labels: { dedup_key: uniqueKey() } }])),
       });
       expect(res.statusCode).toBe(503);
-      expect(res.json()).toEqual({ error: 'temporal_unavailable', message: 'Temporal is unreachable; retry later' });
+      expect(res.json()).toEqual({
+        error: 'temporal_unavailable',
+        message: 'Temporal is unreachable; retry later',
+      });
       expect(res.body).not.toMatch(/at .*\.ts:\d+/);
       const ready = await down.app.inject({ method: 'GET', url: '/readyz' });
       expect(ready.statusCode).toBe(503);
@@ -265,7 +288,11 @@ describe('POST /api/v1/alerts/alertmanager on a real Temporal dev server', () =>
     await post(alertmanagerPayload([{ labels: { dedup_key: key, service: 'listed' } }]));
     const id = `incident:listed:${key}`;
     const list = await eventually(async () => {
-      const res = await testApp.app.inject({ method: 'GET', url: '/api/v1/incidents?status=open', headers: auth });
+      const res = await testApp.app.inject({
+        method: 'GET',
+        url: '/api/v1/incidents?status=open',
+        headers: auth,
+      });
       const items = res.json<{ incidents: Array<{ incidentId: string }> }>().incidents;
       return items.some((i) => i.incidentId === id) ? items : undefined;
     });

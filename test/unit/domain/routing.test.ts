@@ -43,7 +43,11 @@ describe('routeAlert', () => {
       { alertname: 'Other', dag_id: 'customer_etl' },
       { rule: 'customer-dags', severity: 'P1', slackChannel: '#customer-data', service: 'customer_etl' },
     ],
-    ['a partial regex match does not count', { alertname: 'Other', dag_id: 'x_customer_etl' }, { rule: null }],
+    [
+      'a partial regex match does not count',
+      { alertname: 'Other', dag_id: 'x_customer_etl' },
+      { rule: null },
+    ],
     [
       'label conventions apply without a rule',
       {
@@ -70,7 +74,11 @@ describe('routeAlert', () => {
       { alertname: 'Mystery' },
       { incidentType: 'generic', severity: 'P3', service: 'unknown', dedupKey: 'Mystery', runbook: null },
     ],
-    ['configured severity aliases are case-insensitive', { alertname: 'A', severity: 'SEV1' }, { severity: 'P1' }],
+    [
+      'configured severity aliases are case-insensitive',
+      { alertname: 'A', severity: 'SEV1' },
+      { severity: 'P1' },
+    ],
     ['an unknown severity falls back to P3', { alertname: 'A', severity: 'whatever' }, { severity: 'P3' }],
     [
       'unsafe characters are replaced in ids',
@@ -91,8 +99,21 @@ describe('routeAlert', () => {
 
 describe('RoutingConfig', () => {
   it.each([
-    [{ rules: [{ name: 'a', set: {} }, { name: 'a', set: {} }] }, 'rules.1.name', 'duplicate rule name "a" (first at rules.0)'],
-    [{ rules: [{ name: 'a', match_re: { x: '(' }, set: {} }] }, 'rules.0.match_re.x', 'is not a valid regular expression'],
+    [
+      {
+        rules: [
+          { name: 'a', set: {} },
+          { name: 'a', set: {} },
+        ],
+      },
+      'rules.1.name',
+      'duplicate rule name "a" (first at rules.0)',
+    ],
+    [
+      { rules: [{ name: 'a', match_re: { x: '(' }, set: {} }] },
+      'rules.0.match_re.x',
+      'is not a valid regular expression',
+    ],
     [{ rules: [{ name: 'a', set: { service: '{{ }}' } }] }, 'rules.0.set.service', 'is not a valid template'],
     [{ rules: [{ name: 'a', set: {}, extra: 1 }] }, 'rules.0', 'Unrecognized key: "extra"'],
   ])('rejects %j at %s', (input, path, message) => {
@@ -117,5 +138,7 @@ describe('label templates', () => {
     expect(renderTemplate(template, labels)).toBe(expected);
   });
 
-  it.each(['{{', '{{ a b }}', '{{ a | }}', '}}'])('%s is invalid', (t) => expect(isValidTemplate(t)).toBe(false));
+  it.each(['{{', '{{ a b }}', '{{ a | }}', '}}'])('%s is invalid', (t) =>
+    expect(isValidTemplate(t)).toBe(false),
+  );
 });
