@@ -1,0 +1,114 @@
+import type { Client } from '@temporalio/client';
+import type { RoutedAlert } from '../../src/domain/incident';
+import { defaultIncidentSettings } from '../../src/ingest/incident-starter';
+import {
+  acknowledgeSignal,
+  alertSignal,
+  approveSignal,
+  escalateSignal,
+  type IncidentInput,
+  type IncidentSettings,
+  resolveSignal,
+} from '../../src/workflows/definitions';
+
+/** A scripted incident whose history is recorded for replay tests (scripts/record-replay-histories.ts). */
+export interface ReplayScenario {
+  name: string;
+  activities?: Record<string, (...args: never[]) => Promise<unknown>>;
+  /** Drives the incident to completion; returns the workflow id and the run to record. */
+  run(client: Client, taskQueue: string): Promise<{ workflowId: string; runId: string }>;
+}
+
+function input(id: string, settings: Partial<IncidentSettings> = {}): IncidentInput {
+  return {
+    incidentId: id,
+    dedupKey: id,
+    service: 'customer_etl',
+    incidentType: 'task_temporary_failure',
+    severity: 'P2',
+    title: 'customer_etl: task failure rate > 50% for 5m',
+    routing: {
+      rule: 'airflow-failure-rate-spike',
+      runbook: null,
+      escalationPolicy: 'default',
+      slackChannel: null,
+    },
+    settings: defaultIncidentSettings({ autoResolveGraceMs: 500, ...settings }),
+  };
+}
+
+function alert(
+  fp: string,
+  status: 'firing' | 'resolved',
+  startsAt = '2026-11-25T09:45:00.000Z',
+): RoutedAlert {
+  return {
+    fingerprint: fp,
+    status,
+    source: 'alertmanager',
+    name: 'AirflowTaskFailureRateHigh',
+    labels: { alertname: 'AirflowTaskFailureRateHigh', dag_id: 'customer_etl' },
+    annotations: { summary: 'customer_etl: task failure rate > 50% for 5m' },
+    startsAt,
+    ...(status === 'resolved' ? { endsAt: '2026-11-25T09:47:00.000Z' } : {}),
+    groupKey: 'g1',
+    severity: 'P2',
+  };
+}
+
+const at = '2026-11-25T09:45:01.000Z';
+
+async function start(client: Client, taskQueue: string, wfInput: IncidentInput, alerts: RoutedAlert[]) {
+  return client.workflow.signalWithStart('incidentWorkflow', {
+    workflowId: wfInput.incidentId,
+    taskQueue,
+    args: [wfInput],
+    signal: alertSignal,
+    signalArgs: [{ alerts, receivedAt: at }],
+    workflowIdConflictPolicy: 'USE_EXISTING',
+  });
+}
+
+export const SCENARIOS: ReplayScenario[] = [
+  {
+    name: 'v1-auto-resolve',
+    async run(client, taskQueue) {
+      const wf = input('replay-v1-auto-resolve');
+      const handle = await start(client, taskQueue, wf, [alert('fp1', 'firing')]);
+      await handle.signal(alertSignal, { alerts: [alert('fp1', 'firing')], receivedAt: at });
+      await handle.signal(alertSignal, { alerts: [alert('fp1', 'resolved')], receivedAt: at });
+      await handle.result();
+      return { workflowId: handle.workflowId, runId: handle.signaledRunId };
+    },
+  },
+  {
+    name: 'v1-manual-actions',
+    async run(client, taskQueue) {
+      const wf = input('replay-v1-manual-actions');
+      const handle = await start(client, taskQueue, wf, [alert('fp1', 'firing'), alert('fp2', 'firing')]);
+      await handle.signal(acknowledgeSignal, { user: 'alice', via: 'cli', requestId: 'r1' });
+      await handle.signal(acknowledgeSignal, { user: 'alice', via: 'cli', requestId: 'r1' });
+      await handle.signal(escalateSignal, { user: 'alice', reason: 'need help' });
+      await handle.signal(approveSignal, { stepId: 'rollback', decision: 'approve', user: 'bob' });
+      await handle.signal(alertSignal, { alerts: [alert('fp1', 'resolved')], receivedAt: at });
+      await handle.signal(resolveSignal, { user: 'alice', note: 'fixed by hand', requestId: 'r2' });
+      await handle.result();
+      return { workflowId: handle.workflowId, runId: handle.signaledRunId };
+    },
+  },
+  {
+    name: 'v1-continue-as-new',
+    async run(client, taskQueue) {
+      const wf = input('replay-v1-continue-as-new', { maxSignalsPerRun: 3 });
+      const handle = await start(client, taskQueue, wf, [alert('fp1', 'firing')]);
+      for (let i = 2; i <= 4; i++) {
+        await handle.signal(alertSignal, { alerts: [alert(`fp${i}`, 'firing')], receivedAt: at });
+      }
+      for (let i = 1; i <= 4; i++) {
+        await handle.signal(alertSignal, { alerts: [alert(`fp${i}`, 'resolved')], receivedAt: at });
+      }
+      await client.workflow.getHandle(handle.workflowId).result();
+      return { workflowId: handle.workflowId, runId: handle.signaledRunId };
+    },
+  },
+];
