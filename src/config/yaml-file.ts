@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { relative } from 'node:path';
-import { parseDocument } from 'yaml';
+import { LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
 
 /** One problem in a config file, printed as `file:path: message`. */
@@ -56,11 +56,16 @@ export function readYamlFile<S extends z.ZodType>(
     }
     return { problems: [{ file: shown, path: '', message: 'file not found' }] };
   }
-  const doc = parseDocument(readFileSync(file, 'utf8'), { prettyErrors: false, uniqueKeys: true });
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(readFileSync(file, 'utf8'), {
+    prettyErrors: false,
+    uniqueKeys: true,
+    lineCounter,
+  });
   if (doc.errors.length > 0) {
     return {
       problems: doc.errors.map((e) => {
-        const pos = e.linePos?.[0];
+        const pos = lineCounter.linePos(e.pos[0]);
         return {
           file: shown,
           path: '',
