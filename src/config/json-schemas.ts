@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { RoutingConfig } from '../domain/routing';
+import { Runbook } from '../domain/runbook';
 
 /**
  * Config file schemas exported as JSON Schema (`npm run schemas` writes `config/schemas/<name>.schema.json`)
@@ -7,6 +8,7 @@ import { RoutingConfig } from '../domain/routing';
  */
 export const CONFIG_SCHEMAS: Record<string, z.ZodType> = {
   routing: RoutingConfig,
+  runbook: Runbook,
 };
 
 /** JSON Schema of one config file, as written to `config/schemas/<name>.schema.json`. */
