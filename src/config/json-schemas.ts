@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { EscalationPoliciesConfig } from '../domain/escalation-policy';
+import { OncallConfig } from '../domain/oncall';
 import { RoutingConfig } from '../domain/routing';
 
 /**
@@ -7,6 +9,8 @@ import { RoutingConfig } from '../domain/routing';
  */
 export const CONFIG_SCHEMAS: Record<string, z.ZodType> = {
   routing: RoutingConfig,
+  oncall: OncallConfig,
+  'escalation-policies': EscalationPoliciesConfig,
 };
 
 /** JSON Schema of one config file, as written to `config/schemas/<name>.schema.json`. */
