@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { EscalationPoliciesConfig } from '../domain/escalation-policy';
+import { OncallConfig } from '../domain/oncall';
 import { RoutingConfig } from '../domain/routing';
 import { Runbook } from '../domain/runbook';
 
@@ -9,6 +11,8 @@ import { Runbook } from '../domain/runbook';
 export const CONFIG_SCHEMAS: Record<string, z.ZodType> = {
   routing: RoutingConfig,
   runbook: Runbook,
+  oncall: OncallConfig,
+  'escalation-policies': EscalationPoliciesConfig,
 };
 
 /** JSON Schema of one config file, as written to `config/schemas/<name>.schema.json`. */
