@@ -1,37 +1,11 @@
 import { durationMs, formatDuration } from './duration';
+import type { Channel, EscalationTarget, PolicySnapshot } from './escalation-policy';
 import { isWorse, type Severity } from './severity';
 
-/** Who a level pages (DESIGN §4): a person, an on-call role, a schedule, a Slack channel or a webhook. */
-export type PageTarget =
-  | { person: string }
-  | { role: string }
-  | { schedule: string }
-  | { slack_channel: string }
-  | { webhook: string };
-
-export type PageChannel = 'slack' | 'sms' | 'phone' | 'pagerduty' | 'webhook';
-
-/** One level of an escalation policy snapshot (defaults applied, durations as strings). */
-export interface PolicyLevel {
-  name: string;
-  delay: string;
-  since: 'previous_level' | 'opened' | 'last_progress';
-  targets: PageTarget[];
-  channels: PageChannel[];
-}
-
-/**
- * The escalation policy an incident took at start (edits to the YAML do not change running incidents).
- * JSON-plain: it travels as workflow input.
- */
-export interface PolicySnapshot {
-  name: string;
-  levels: PolicyLevel[];
-  repeat: number;
-  noProgressTimeout: string;
-  fallbackChannels: PageChannel[];
-  severityRules: Array<{ severity: Severity; jumpToLevel: number }>;
-}
+export type { PolicySnapshot };
+type PolicyLevel = PolicySnapshot['levels'][number];
+type PageChannel = Channel;
+type PageTarget = EscalationTarget;
 
 /** Stable short key of a target, used in page idempotency keys and the timeline. */
 export function targetKey(target: PageTarget): string {
@@ -47,7 +21,8 @@ export function targetLabel(target: PageTarget): string {
   if ('person' in target) return target.person;
   if ('role' in target) return target.role;
   if ('schedule' in target) return `on-call of ${target.schedule}`;
-  if ('slack_channel' in target) return target.slack_channel;
+  if ('slack_channel' in target)
+    return target.slack_channel === '$incident' ? 'the incident channel' : target.slack_channel;
   return `webhook ${target.webhook}`;
 }
 
@@ -105,8 +80,8 @@ export type EscalationPlan =
  * Plans the next escalation step (pure). Level 1 fires `delay` after the incident opens; level n+1 fires
  * `delay` after the instant named by its `since`. While acknowledged, escalation waits for
  * `noProgressTimeout` without progress, then pages the next level. A severity rule jumps to its level at
- * once, paging skipped levels too. After the last level, `repeat` restarts from level 1 after the last
- * level's delay.
+ * once, paging skipped levels too. After the last level, `repeat` restarts from level 1 once
+ * `no_progress_timeout` has passed (within a round, `opened` means the round's start).
  */
 export function planEscalation(
   policy: PolicySnapshot,
@@ -116,9 +91,9 @@ export function planEscalation(
   const levels = policy.levels;
   const count = levels.length;
 
-  const jump = policy.severityRules
+  const jump = policy.severity_rules
     .filter((r) => r.severity === facts.severity || isWorse(facts.severity, r.severity))
-    .reduce((max, r) => Math.max(max, Math.min(r.jumpToLevel, count)), 0);
+    .reduce((max, r) => Math.max(max, Math.min(r.jump_to_level, count)), 0);
   if (jump > state.level && state.loop === 0) {
     const skipped = range(state.level + 1, jump);
     return { kind: 'page', levels: skipped, at: facts.openedAt, reason: 'severity_rule' };
@@ -126,9 +101,8 @@ export function planEscalation(
 
   if (state.level >= count) {
     if (state.loop >= policy.repeat) return { kind: 'done' };
-    const last = levels[count - 1]!;
     const base = state.pagedAt[String(count)] ?? facts.openedAt;
-    return { kind: 'page', levels: [1], at: base + durationMs(last.delay), reason: 'repeat' };
+    return { kind: 'page', levels: [1], at: base + durationMs(policy.no_progress_timeout), reason: 'repeat' };
   }
 
   const nextLevel = state.level + 1;
@@ -138,7 +112,7 @@ export function planEscalation(
     return {
       kind: 'page',
       levels: [nextLevel],
-      at: base + durationMs(policy.noProgressTimeout),
+      at: base + durationMs(policy.no_progress_timeout),
       reason: 'no_progress',
     };
   }

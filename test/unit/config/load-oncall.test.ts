@@ -19,7 +19,7 @@ const INVALID: Record<string, string[]> = {
   'bad-timezone.oncall.yaml': [
     'oncall.yaml:schedules.team.timezone: unknown time zone "Asia/Seol" (use an IANA name such as "Europe/Berlin")',
   ],
-  'duplicate-person.oncall.yaml': ['oncall.yaml: Map keys must be unique'],
+  'duplicate-person.oncall.yaml': ['oncall.yaml: line 3, column 3: Map keys must be unique'],
   'empty-restriction.oncall.yaml': [
     'oncall.yaml:schedules.team.layers.0.restrict.0.to: must differ from from (use from "00:00" to "24:00" for a whole day)',
   ],
@@ -181,7 +181,7 @@ describe('shipped config', () => {
         {
           name: 'L4 manager',
           delay: '60m',
-          since: 'previous_level',
+          since: 'opened',
           targets: [{ role: 'manager' }],
           channels: ['phone', 'slack'],
         },

@@ -45,9 +45,9 @@ const seed: PolicySnapshot = {
     },
   ],
   repeat: 0,
-  noProgressTimeout: '30m',
-  fallbackChannels: ['slack', 'sms', 'phone'],
-  severityRules: [{ severity: 'P1', jumpToLevel: 4 }],
+  no_progress_timeout: '30m',
+  fallback_channels: ['slack', 'sms', 'phone'],
+  severity_rules: [{ severity: 'P1', jump_to_level: 4 }],
 };
 
 function facts(extra: Partial<EscalationFacts> = {}): EscalationFacts {
@@ -122,10 +122,10 @@ describe('planEscalation', () => {
       '2@10',
       '3@40',
       '4@60',
-      '1@120',
-      '2@130',
-      '3@160',
-      '4@180',
+      '1@90',
+      '2@100',
+      '3@130',
+      '4@150',
     ]);
   });
 
