@@ -172,7 +172,8 @@ function parseJson(text: string): unknown {
 
 /** A network error reduced to its error code (`ECONNREFUSED`); undici messages can carry host names. */
 function networkReason(err: unknown): string {
-  const cause = err instanceof Error ? (err.cause as { code?: unknown } | undefined) : undefined;
-  const code = typeof cause?.code === 'string' ? cause.code : undefined;
-  return code ? `network error (${code})` : 'network error';
+  // Duck-typed: fetch's errors may come from another realm (jest), where `instanceof Error` is false.
+  const cause = (err as { cause?: { code?: unknown; errors?: Array<{ code?: unknown }> } } | null)?.cause;
+  const code = typeof cause?.code === 'string' ? cause.code : cause?.errors?.find((e) => e.code)?.code;
+  return typeof code === 'string' ? `network error (${code})` : 'network error';
 }

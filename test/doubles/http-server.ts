@@ -92,9 +92,9 @@ export class FailureQueue<F> {
     this.queues.set(key, queue);
   }
 
-  /** The next failure for `key` (or for `*`), removing it. */
-  take(key: string): F | undefined {
-    for (const k of [key, '*']) {
+  /** The next failure for `key` (or for `*` unless `wildcard` is false), removing it. */
+  take(key: string, wildcard = true): F | undefined {
+    for (const k of wildcard ? [key, '*'] : [key]) {
       const queue = this.queues.get(k);
       if (queue?.length) return queue.shift();
     }

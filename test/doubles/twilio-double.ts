@@ -65,8 +65,16 @@ export interface TwilioDouble {
   messages: TwilioSent[];
   /** Accepted voice calls. */
   calls: TwilioSent[];
-  /** The next `times` requests to `resource` (or `*`) fail. */
-  failNext(resource: TwilioResource | '*', failure: TwilioFailure, times?: number): void;
+  /**
+   * The next `times` requests to `resource` (or `*`) fail; with `match.to`, only requests to that number
+   * (checked before unmatched failures).
+   */
+  failNext(
+    resource: TwilioResource | '*',
+    failure: TwilioFailure,
+    times?: number,
+    match?: { to: string },
+  ): void;
   reset(): void;
   close(): Promise<void>;
 }
@@ -120,7 +128,9 @@ export async function startTwilioDouble(options: TwilioDoubleOptions = {}): Prom
       });
     }
 
-    const failure = failures.take(resource);
+    const to = form.To ?? '';
+    const failure =
+      failures.take(`${resource} ${to}`, false) ?? failures.take(`* ${to}`, false) ?? failures.take(resource);
     if (failure) {
       if (failure.status === 429) {
         const retryAfter = String((failure as { retryAfter?: number }).retryAfter ?? 1);
@@ -195,7 +205,8 @@ export async function startTwilioDouble(options: TwilioDoubleOptions = {}): Prom
     requests,
     messages,
     calls,
-    failNext: (resource, failure, times = 1) => failures.add(resource, failure, times),
+    failNext: (resource, failure, times = 1, match) =>
+      failures.add(match ? `${resource} ${match.to}` : resource, failure, times),
     reset() {
       requests.length = 0;
       messages.length = 0;
