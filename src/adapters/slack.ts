@@ -7,7 +7,7 @@ import {
   type WebAPIPlatformError,
   type WebAPIRateLimitedError,
 } from '@slack/web-api';
-import { ErrorType, type HttpFailureClass, parseRetryAfter } from '../domain/errors';
+import { classifyHttpStatus, ErrorType, parseRetryAfter } from '../domain/errors';
 import { createHttpClient, HttpFailure, type HttpResponse, isHttpFailure } from './http-client';
 
 /** A Block Kit block (built elsewhere; passed through as JSON). */
@@ -214,11 +214,8 @@ export function classifySlackError(method: string, err: unknown, nowMs: number):
     return platformFailure(method, data.error, retryAfter, nowMs);
   }
   if (code === ErrorCode.HTTPError) {
-    const status = (err as WebAPIHTTPError).statusCode;
-    const cls: HttpFailureClass =
-      status >= 500
-        ? { kind: 'retryable', reason: 'server_error' }
-        : { kind: 'final', type: ErrorType.Rejected, reason: 'client_error' };
+    const { statusCode: status, headers } = err as WebAPIHTTPError;
+    const cls = classifyHttpStatus(status, headers['retry-after'], nowMs);
     return new SlackApiError({
       class: cls,
       provider: 'slack',

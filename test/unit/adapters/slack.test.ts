@@ -135,6 +135,13 @@ describe('createSlackClient', () => {
     expect(failure.status).toBe(500);
   });
 
+  it('classifies a non-200 HTTP status by its code', async () => {
+    slack.failNext('chat.postMessage', { status: 403 });
+    const failure = await failureOf(client().postMessage({ channel: '#data-incidents', text: 'x' }));
+    expect(failure.class).toEqual({ kind: 'final', type: ErrorType.AuthFailed, reason: 'auth' });
+    expect(failure.message).toBe('slack chat.postMessage: HTTP 403');
+  });
+
   it('treats an unreachable API as a retryable network failure', async () => {
     const gone = await startSlackDouble();
     await gone.close();
