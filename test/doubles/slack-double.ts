@@ -252,7 +252,8 @@ export async function startSlackDouble(options: SlackDoubleOptions = {}): Promis
       if (!msg || msg.deleted) throw new SlackApiError('message_not_found');
       const c = content(body);
       if (archived.has(channel)) throw new SlackApiError('is_archived');
-      edit(msg, c);
+      // Like attachments, blocks not sent are kept; an empty array removes them.
+      edit(msg, body.blocks === undefined && msg.blocks ? { ...c, blocks: msg.blocks } : c);
       return { channel, ts, text: msg.text ?? '', message: botMessage(msg) };
     },
     'chat.postEphemeral': (body) => {

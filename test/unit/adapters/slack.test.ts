@@ -60,6 +60,12 @@ describe('createSlackClient', () => {
     expect(slack.message(ref.channel, ref.ts)).toMatchObject({ text: 'v2', blocks, updates: 1 });
   });
 
+  it('keeps the blocks when an update sends text only, in the double', async () => {
+    const ref = await client().postMessage({ channel: '#data-incidents', text: 'v1', blocks });
+    await client().update({ ...ref, text: 'v2' });
+    expect(slack.message(ref.channel, ref.ts)).toMatchObject({ text: 'v2', blocks });
+  });
+
   it('posts an ephemeral message and returns its message_ts', async () => {
     const { messageTs } = await client().postEphemeral({
       channel: '#data-incidents',
