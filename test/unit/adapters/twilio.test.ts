@@ -1,0 +1,130 @@
+import { HttpFailure } from '../../../src/adapters/http-client';
+import { createTwilioClient, TWILIO_MAX_SMS_BODY } from '../../../src/adapters/twilio';
+import { ErrorType } from '../../../src/domain/errors';
+import { startTwilioDouble, type TwilioDouble } from '../../doubles/twilio-double';
+
+const ACCOUNT_SID = 'AC0123456789abcdef0123456789abcdef';
+const AUTH_TOKEN = 'f00dfeedf00dfeedf00dfeedf00dfeed';
+const FROM = '+15005550006';
+
+let twilio: TwilioDouble;
+beforeAll(async () => {
+  twilio = await startTwilioDouble({ accountSid: ACCOUNT_SID, authToken: AUTH_TOKEN });
+});
+afterAll(() => twilio.close());
+beforeEach(() => twilio.reset());
+
+const client = () =>
+  createTwilioClient({ accountSid: ACCOUNT_SID, authToken: AUTH_TOKEN, from: FROM, baseUrl: twilio.url });
+
+async function failureOf(promise: Promise<unknown>): Promise<HttpFailure> {
+  try {
+    await promise;
+  } catch (err) {
+    if (err instanceof HttpFailure) return err;
+    throw err;
+  }
+  throw new Error('expected an HttpFailure');
+}
+
+function expectNoSecrets(text: string): void {
+  expect(text).not.toContain(AUTH_TOKEN);
+  expect(text).not.toContain(ACCOUNT_SID);
+}
+
+describe('createTwilioClient', () => {
+  it('posts To, From and Body form-encoded to Messages.json with Basic auth', async () => {
+    const result = await client().sendSms({ to: '+821012345678', body: 'DAG etl failed' });
+
+    const req = twilio.requests[0]!;
+    expect(req.method).toBe('POST');
+    expect(req.path).toBe(`/2010-04-01/Accounts/${ACCOUNT_SID}/Messages.json`);
+    expect(req.contentType).toBe('application/x-www-form-urlencoded');
+    expect(req.auth).toEqual({ username: ACCOUNT_SID, password: AUTH_TOKEN });
+    expect(req.form).toEqual({ To: '+821012345678', From: FROM, Body: 'DAG etl failed' });
+    expect(result).toEqual({ sid: twilio.messages[0]!.sid, status: 'queued' });
+    expect(result.sid).toMatch(/^SM[0-9a-f]{32}$/);
+  });
+
+  it('posts To, From and Twiml to Calls.json', async () => {
+    const twiml = '<Response><Say>DAG etl failed</Say></Response>';
+    const result = await client().call({ to: '+14155550100', twiml });
+
+    expect(twilio.requests[0]!.path).toBe(`/2010-04-01/Accounts/${ACCOUNT_SID}/Calls.json`);
+    expect(twilio.requests[0]!.form).toEqual({ To: '+14155550100', From: FROM, Twiml: twiml });
+    expect(result.sid).toMatch(/^CA[0-9a-f]{32}$/);
+    expect(result.status).toBe('queued');
+  });
+
+  it('truncates an SMS body to 1600 characters', async () => {
+    await client().sendSms({ to: '+821012345678', body: 'x'.repeat(2000) });
+    expect(twilio.messages[0]!.body).toHaveLength(TWILIO_MAX_SMS_BODY);
+  });
+
+  it('surfaces Twilio error 21211 as a final failure with the number masked', async () => {
+    twilio.failNext('Messages', { status: 400, code: 21211 });
+    const failure = await failureOf(client().sendSms({ to: '+821012345678', body: 'hi' }));
+
+    expect(failure.class).toEqual({ kind: 'final', type: ErrorType.Rejected, reason: 'client_error' });
+    expect(failure.status).toBe(400);
+    expect(failure.code).toBe('21211');
+    expect(failure.message).toBe(
+      "twilio Messages.create: HTTP 400: Twilio error 21211: The 'To' number +82******5678 is not a valid phone number.",
+    );
+  });
+
+  it('is answered 21211 by the double for a number that is not E.164', async () => {
+    const failure = await failureOf(client().sendSms({ to: '010-1234', body: 'hi' }));
+    expect(failure.code).toBe('21211');
+    expect(twilio.messages).toHaveLength(0);
+  });
+
+  it('reports bad credentials as an auth failure without the token or account sid', async () => {
+    const bad = createTwilioClient({
+      accountSid: ACCOUNT_SID,
+      authToken: 'wrong-token-value',
+      from: FROM,
+      baseUrl: twilio.url,
+    });
+    const failure = await failureOf(bad.sendSms({ to: '+821012345678', body: 'hi' }));
+
+    expect(failure.class).toEqual({ kind: 'final', type: ErrorType.AuthFailed, reason: 'auth' });
+    expect(failure.code).toBe('20003');
+    expect(failure.message).toBe('twilio Messages.create: HTTP 401: Twilio error 20003: Authenticate');
+    expectNoSecrets(failure.message);
+    expect(failure.message).not.toContain('wrong-token-value');
+    expect(twilio.messages).toHaveLength(0);
+  });
+
+  it('classifies 429 with Retry-After as rate limited', async () => {
+    twilio.failNext('Messages', { status: 429, retryAfter: 3 });
+    const failure = await failureOf(client().sendSms({ to: '+821012345678', body: 'hi' }));
+    expect(failure.class).toEqual({ kind: 'rate_limited', retryAfterMs: 3000 });
+    expect(failure.code).toBe('20429');
+  });
+
+  it('classifies 503 as retryable', async () => {
+    twilio.failNext('Calls', { status: 503 });
+    const failure = await failureOf(client().call({ to: '+821012345678', twiml: '<Response/>' }));
+    expect(failure.class).toEqual({ kind: 'retryable', reason: 'server_error' });
+    expectNoSecrets(JSON.stringify({ ...failure, message: failure.message }));
+  });
+
+  it('answers like Twilio when the body is missing', async () => {
+    const res = await fetch(`${twilio.url}/2010-04-01/Accounts/${ACCOUNT_SID}/Messages.json`, {
+      method: 'POST',
+      headers: {
+        authorization: `Basic ${Buffer.from(`${ACCOUNT_SID}:${AUTH_TOKEN}`).toString('base64')}`,
+        'content-type': 'application/x-www-form-urlencoded',
+      },
+      body: new URLSearchParams({ To: '+821012345678', From: FROM }).toString(),
+    });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toEqual({
+      code: 21602,
+      message: 'Message body is required.',
+      more_info: 'https://www.twilio.com/docs/errors/21602',
+      status: 400,
+    });
+  });
+});
