@@ -139,7 +139,15 @@ const CONNECT_CODES = new Set([
   'EPIPE',
 ]);
 
-function classify(err: unknown, target: string, statementTimeoutMs: number): CheckSetError {
+/**
+ * Classifies a `pg` or socket error into why a check set could not run, with a message for people
+ * (not yet redacted: {@link runCheckSetQueries} redacts).
+ */
+export function classifyCheckSetError(
+  err: unknown,
+  target: string,
+  statementTimeoutMs: number,
+): CheckSetError {
   const e = (typeof err === 'object' && err !== null ? err : { message: String(err) }) as PgLikeError;
   const message = e.message ?? String(err);
   const code = e.code ?? '';
@@ -225,7 +233,8 @@ export async function runCheckSetQueries(
     const measurements = await measure(client, checkSet, scanMs);
     return { ok: true, measurements };
   } catch (err) {
-    const error = err instanceof RunnerProblem ? err.problem : classify(err, target, statementTimeoutMs);
+    const error =
+      err instanceof RunnerProblem ? err.problem : classifyCheckSetError(err, target, statementTimeoutMs);
     return {
       ok: false,
       error: { kind: error.kind, message: redactSecrets(error.message, connectionString) },

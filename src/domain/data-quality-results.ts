@@ -275,7 +275,7 @@ export function schemaProblems(rules: SchemaRules, columns: readonly ColumnInfo[
   for (const [name, type] of Object.entries(rules.columnTypes)) {
     const column = byName.get(name);
     if (!column) problems.push(`column ${name} is missing, expected type ${type}`);
-    else if (column.type !== normalizeColumnType(type)) {
+    else if (normalizeColumnType(column.type) !== normalizeColumnType(type)) {
       problems.push(`column ${name} has type ${column.type}, expected ${type}`);
     }
   }

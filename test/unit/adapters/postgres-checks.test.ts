@@ -1,4 +1,10 @@
-import { buildWhere, describeTarget, quoteIdent, redactSecrets } from '../../../src/adapters/postgres-checks';
+import {
+  buildWhere,
+  classifyCheckSetError,
+  describeTarget,
+  quoteIdent,
+  redactSecrets,
+} from '../../../src/adapters/postgres-checks';
 import { RowFilter } from '../../../src/domain/data-quality';
 
 describe('quoteIdent', () => {
@@ -54,5 +60,69 @@ describe('connection strings in messages', () => {
     ['got password=s3cret here', 'host=db password=s3cret', 'got password=*** here'],
   ])('redacts %s', (text, connection, redacted) => {
     expect(redactSecrets(text, connection)).toBe(redacted);
+  });
+});
+
+describe('classifyCheckSetError', () => {
+  const pgError = (code: string, message: string) => Object.assign(new Error(message), { code });
+
+  it.each([
+    [
+      pgError('ECONNREFUSED', 'connect ECONNREFUSED 10.0.0.1:5432'),
+      'unreachable',
+      'cannot connect to db:5432/wh: connect ECONNREFUSED 10.0.0.1:5432',
+    ],
+    [
+      new Error('Connection terminated due to connection timeout'),
+      'unreachable',
+      'cannot connect to db:5432/wh: Connection terminated due to connection timeout',
+    ],
+    [
+      pgError('28P01', 'password authentication failed for user "reader"'),
+      'auth_failed',
+      'authentication failed at db:5432/wh: password authentication failed for user "reader"',
+    ],
+    [
+      pgError('3D000', 'database "wh" does not exist'),
+      'database_missing',
+      'database "wh" does not exist at db:5432/wh',
+    ],
+    [
+      pgError('42P01', 'relation "public.x" does not exist'),
+      'table_missing',
+      'relation "public.x" does not exist',
+    ],
+    [
+      pgError('42501', 'permission denied for table customers'),
+      'permission_denied',
+      'permission denied at db:5432/wh: permission denied for table customers',
+    ],
+    [
+      pgError('57014', 'canceling statement due to statement timeout'),
+      'timeout',
+      'a query ran longer than the statement timeout of 15000ms and was cancelled',
+    ],
+    [
+      new Error('Query read timeout'),
+      'timeout',
+      'a query ran longer than the statement timeout of 15000ms and was cancelled',
+    ],
+    [
+      pgError('25006', 'cannot execute INSERT in a read-only transaction'),
+      'read_only_violation',
+      'a write was refused by the read-only transaction: cannot execute INSERT in a read-only transaction',
+    ],
+    [
+      pgError('57P03', 'the database system is starting up'),
+      'unreachable',
+      'cannot connect to db:5432/wh: the database system is starting up',
+    ],
+    [
+      pgError('42883', 'operator does not exist: integer > timestamp with time zone'),
+      'query_failed',
+      'query failed at db:5432/wh: operator does not exist: integer > timestamp with time zone',
+    ],
+  ])('classifies %s', (err, kind, message) => {
+    expect(classifyCheckSetError(err, 'db:5432/wh', 15_000)).toEqual({ kind, message });
   });
 });
