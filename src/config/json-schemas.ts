@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { CheckSet } from '../domain/data-quality';
 import { EscalationPoliciesConfig } from '../domain/escalation-policy';
 import { OncallConfig } from '../domain/oncall';
 import { RoutingConfig } from '../domain/routing';
@@ -13,6 +14,7 @@ export const CONFIG_SCHEMAS: Record<string, z.ZodType> = {
   runbook: Runbook,
   oncall: OncallConfig,
   'escalation-policies': EscalationPoliciesConfig,
+  'check-set': CheckSet,
 };
 
 /** JSON Schema of one config file, as written to `config/schemas/<name>.schema.json`. */
