@@ -266,7 +266,17 @@ export function toDataset(w: DatasetWire): AirflowDataset {
 /** Flattens a log payload's `content` into text lines. */
 export function logContentToText(content: string | unknown[]): string {
   if (typeof content === 'string') return content;
-  return content.map(logLine).join('\n');
+  return content
+    .filter((item) => !isGroupMarker(item))
+    .map(logLine)
+    .join('\n');
+}
+
+/** Airflow 3 wraps the log source list in `::group::`/`::endgroup::` UI markers: not log content. */
+function isGroupMarker(item: unknown): boolean {
+  if (item === null || typeof item !== 'object') return false;
+  const event = (item as { event?: unknown }).event;
+  return typeof event === 'string' && (event.startsWith('::group::') || event === '::endgroup::');
 }
 
 function logLine(item: unknown): string {
