@@ -267,6 +267,7 @@ export function createAirflowActivities(deps: AirflowActivityDeps) {
             action: 'cleared',
             preview: preview.taskInstances,
             cleared: cleared.taskInstances,
+            lastState: cleared.taskInstances.find((t) => t.taskId === input.taskId)?.state ?? null,
           };
         }
         progress.waitStartedAt = clock.now();

@@ -110,6 +110,7 @@ describe('airflowClearTask', () => {
       [true, true],
       [false, true],
     ]);
+    expect(result.state).toBe('queued');
     expect(double.taskState('etl', ETL_FAILED_RUN, 'transform')).toBe('queued');
   });
 
@@ -207,7 +208,7 @@ describe('airflowClearTask', () => {
     await runIn(env, activities().airflowClearTask, clearInput());
     expect(phases).toEqual([
       'resolved:null',
-      'cleared:null',
+      'cleared:queued',
       'waiting:queued',
       'waiting:running',
       'waiting:running',
