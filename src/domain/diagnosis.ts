@@ -241,16 +241,20 @@ function basisText(
   fix: string | undefined,
   history: readonly HistoryOutcome[],
 ): string {
-  const rule = `rule-based estimate ${Math.round(prior * 100)}%`;
+  const similar = history.filter((h) => h.cause === cause).length;
+  const share = `${similar} of ${history.length} similar incidents had this cause`;
+  const priorText =
+    similar > 0 ? `prior of ${pct(prior)} (rules, and ${share})` : `rule-based estimate ${pct(prior)}`;
   if (trials > 0) {
     const by = fix ? ` by ${fixLabel(fix)}` : '';
-    return `${successes} of ${trials} earlier incidents with ${causeLabel(cause)} were fixed${by}; blended with a ${rule}`;
+    return `${successes} of ${trials} earlier incidents with ${causeLabel(cause)} were fixed${by}; blended with a ${priorText}`;
   }
-  const similar = history.filter((h) => h.cause === cause).length;
-  if (similar > 0) {
-    return `${similar} of ${history.length} similar incidents had this cause; no fix outcomes recorded yet; ${rule}`;
-  }
-  return `no history yet: ${rule}`;
+  if (similar > 0) return `${share}; no fix outcomes recorded yet; prior ${pct(prior)}`;
+  return `no history yet: ${priorText}`;
+}
+
+function pct(x: number): string {
+  return `${Math.round(x * 100)}%`;
 }
 
 /** Probability that at least one independent piece of evidence is right. */

@@ -93,6 +93,7 @@ describe('diagnose', () => {
       cause: 'upstream_data_missing',
       suggestedRunbook: 'data_quality_violation',
       evidence: ['3 of 3 similar earlier incidents had this cause'],
+      basis: '3 of 3 similar incidents had this cause; no fix outcomes recorded yet; prior 60%',
     });
   });
 
