@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -559,5 +560,45 @@ describe.each<StoreDriver>(['pglite', 'postgres'])('incident store on %s', (driv
       ]);
       expect(data.incidents.map((i) => i.incidentKey)).toEqual([quiet.incidentKey, acted.incidentKey]);
     });
+  });
+});
+
+describe('PGlite data directory lock', () => {
+  let dataDir: string;
+
+  beforeEach(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'incidentflow-lock-'));
+  });
+
+  afterEach(async () => {
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it('refuses a second open of the same directory until the first closes', async () => {
+    const first = await createStore({ dataDir });
+    try {
+      await expect(createStore({ dataDir })).rejects.toThrow(
+        `the PGlite store at ${join(dataDir, 'pglite')} is already open in this process`,
+      );
+    } finally {
+      await first.close();
+    }
+    const again = await createStore({ dataDir });
+    await again.close();
+  });
+
+  it('refuses a directory another running process holds', async () => {
+    await writeFile(join(dataDir, 'pglite.lock'), `${process.ppid}\n`);
+    await expect(createStore({ dataDir })).rejects.toThrow(
+      `the PGlite store at ${join(dataDir, 'pglite')} is open in process ${process.ppid}; only one process may use it (set DATABASE_URL to share a PostgreSQL server)`,
+    );
+  });
+
+  it('takes over a lock left by a process that has exited', async () => {
+    const exited = spawnSync(process.execPath, ['-e', '0']).pid;
+    await writeFile(join(dataDir, 'pglite.lock'), `${exited}\n`);
+    const store = await createStore({ dataDir });
+    await expect(store.ping()).resolves.toBeUndefined();
+    await store.close();
   });
 });

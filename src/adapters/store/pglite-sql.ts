@@ -1,6 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import type { PGlite, Transaction } from '@electric-sql/pglite';
+import { lockFile } from './dir-lock';
 import { assertSchemaName, normaliseParams, type Sql, type SqlSession } from './sql';
 
 interface PGliteModule {
@@ -22,17 +23,31 @@ export interface PgliteSqlOptions {
   schema?: string;
 }
 
-/** {@link Sql} on an embedded PGlite database stored in `dataDir` (in memory when undefined). */
+/**
+ * {@link Sql} on an embedded PGlite database stored in `dataDir` (in memory when undefined). Holds
+ * `<dataDir>.lock` while open: a second process (or a second open in this one) fails instead of
+ * corrupting the directory.
+ */
 export async function createPgliteSql(
   dataDir: string | undefined,
   options: PgliteSqlOptions = {},
 ): Promise<Sql> {
   if (options.schema !== undefined) assertSchemaName(options.schema);
-  if (dataDir !== undefined) await mkdir(dataDir, { recursive: true });
-  const { PGlite: PGliteClass } = loadPGlite();
-  const db = await PGliteClass.create(dataDir);
-  // PGlite is a single connection, so a session setting holds for every later query.
-  if (options.schema) await db.exec(`SET search_path TO ${options.schema}`);
+  let release = (): Promise<void> => Promise.resolve();
+  if (dataDir !== undefined) {
+    await mkdir(dataDir, { recursive: true });
+    release = await lockFile(`${dataDir}.lock`, `the PGlite store at ${dataDir}`);
+  }
+  let db: PGlite;
+  try {
+    const { PGlite: PGliteClass } = loadPGlite();
+    db = await PGliteClass.create(dataDir);
+    // PGlite is a single connection, so a session setting holds for every later query.
+    if (options.schema) await db.exec(`SET search_path TO ${options.schema}`);
+  } catch (err) {
+    await release();
+    throw err;
+  }
 
   const session = (client: PGlite | Transaction): SqlSession => ({
     async query<R extends object>(text: string, params?: readonly unknown[]) {
@@ -49,6 +64,12 @@ export async function createPgliteSql(
     ...session(db),
     transaction: <T>(fn: (tx: SqlSession) => Promise<T>): Promise<T> =>
       db.transaction((tx) => fn(session(tx))),
-    close: () => db.close(),
+    close: async () => {
+      try {
+        await db.close();
+      } finally {
+        await release();
+      }
+    },
   };
 }
