@@ -305,13 +305,17 @@ describe.each<StoreDriver>(['pglite', 'postgres'])('incident store on %s', (driv
       expect((await store.getIncident('wf-reused'))?.openedAt).toBe('2026-02-02T10:00:00.000Z');
     });
 
-    it('lists open and resolved incidents separately', async () => {
-      const open = await store.listIncidents({ status: 'open', service: 'customer_etl', limit: 1000 });
-      const done = await store.listIncidents({ status: 'resolved', service: 'customer_etl', limit: 1000 });
-      expect(open.length).toBeGreaterThan(0);
-      expect(done.length).toBeGreaterThan(0);
-      expect(open.every((i) => i.status !== 'resolved' && i.status !== 'closed')).toBe(true);
-      expect(done.every((i) => i.status === 'resolved' || i.status === 'closed')).toBe(true);
+    it('lists open and resolved incidents separately, newest first', async () => {
+      const svc = { service: 'list_svc' };
+      const open = incident({ workflowId: 'wf-list-open', openedAt: '2026-02-10T10:00:00Z', ...svc });
+      const done = resolved({ workflowId: 'wf-list-done', openedAt: '2026-02-09T10:00:00Z', ...svc });
+      const older = resolved({ workflowId: 'wf-list-older', openedAt: '2026-02-08T10:00:00Z', ...svc });
+      for (const r of [open, done, older]) await store.upsertIncident(r);
+      const keys = async (status: 'open' | 'resolved' | 'all') =>
+        (await store.listIncidents({ status, service: 'list_svc' })).map((i) => i.workflowId);
+      expect(await keys('open')).toEqual(['wf-list-open']);
+      expect(await keys('resolved')).toEqual(['wf-list-done', 'wf-list-older']);
+      expect(await keys('all')).toEqual(['wf-list-open', 'wf-list-done', 'wf-list-older']);
     });
   });
 
