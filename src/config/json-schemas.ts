@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { KubeAllowlist } from '../domain/kubernetes';
 import { RoutingConfig } from '../domain/routing';
 
 /**
@@ -7,6 +8,7 @@ import { RoutingConfig } from '../domain/routing';
  */
 export const CONFIG_SCHEMAS: Record<string, z.ZodType> = {
   routing: RoutingConfig,
+  kubernetes: KubeAllowlist,
 };
 
 /** JSON Schema of one config file, as written to `config/schemas/<name>.schema.json`. */
