@@ -100,6 +100,14 @@ export interface KubeApiServerDouble {
   /** Changes a deployment's image as a `kubectl set image` would (a new rollout). */
   setImage(namespace: string, name: string, image: string, changeCause?: string): void;
   setRolloutBehaviour(namespace: string, name: string, behaviour: RolloutBehaviour): void;
+  /**
+   * Holds the deployment controller: writes are stored but no ReplicaSet is created or renumbered until
+   * `resumeController()` (the window between kubectl's PATCH and the controller's reaction).
+   */
+  pauseController(): void;
+  resumeController(): void;
+  /** Number of watch streams currently open (a killed kubectl closes its watch). */
+  openWatches(): number;
   deployment(namespace: string, name: string): JsonObject | undefined;
   /** ReplicaSets owned by the deployment, oldest revision first. */
   replicaSets(namespace: string, name: string): JsonObject[];
@@ -578,7 +586,7 @@ export async function startKubeApiServerDouble(
       progressUntil.set(depKey, at + (behaviour.progressMs ?? 0));
       const timer = setTimeout(() => {
         timers.delete(timer);
-        if (!closed) sync(ns, name);
+        if (!closed) scheduleSync(ns, name);
       }, behaviour.progressMs);
       timers.add(timer);
     }
@@ -638,7 +646,14 @@ export async function startKubeApiServerDouble(
     for (const rs of idle.slice(0, Math.max(0, idle.length - limit))) remove('replicasets', rs);
   }
 
+  let controllerPaused = false;
+  const heldSyncs = new Set<string>();
+
   function scheduleSync(ns: string, name: string): void {
+    if (controllerPaused) {
+      heldSyncs.add(`${ns}/${name}`);
+      return;
+    }
     const timer = setTimeout(() => {
       timers.delete(timer);
       if (!closed) sync(ns, name);
@@ -1098,6 +1113,18 @@ export async function startKubeApiServerDouble(
       progressUntil.delete(`${namespace}/${name}`);
       if (get('deployments', namespace, name)) scheduleSync(namespace, name);
     },
+    pauseController() {
+      controllerPaused = true;
+    },
+    resumeController() {
+      controllerPaused = false;
+      for (const held of heldSyncs) {
+        const [ns, name] = held.split('/') as [string, string];
+        scheduleSync(ns, name);
+      }
+      heldSyncs.clear();
+    },
+    openWatches: () => watchers.size,
     deployment: (namespace, name) => get('deployments', namespace, name),
     replicaSets(namespace, name) {
       const dep = get('deployments', namespace, name);
