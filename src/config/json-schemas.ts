@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { CheckSet } from '../domain/data-quality';
 import { EscalationPoliciesConfig } from '../domain/escalation-policy';
+import { KubeAllowlist } from '../domain/kubernetes';
 import { OncallConfig } from '../domain/oncall';
 import { RoutingConfig } from '../domain/routing';
 import { Runbook } from '../domain/runbook';
@@ -15,6 +16,7 @@ export const CONFIG_SCHEMAS: Record<string, z.ZodType> = {
   oncall: OncallConfig,
   'escalation-policies': EscalationPoliciesConfig,
   'check-set': CheckSet,
+  kubernetes: KubeAllowlist,
 };
 
 /** JSON Schema of one config file, as written to `config/schemas/<name>.schema.json`. */
