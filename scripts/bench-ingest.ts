@@ -122,9 +122,13 @@ async function main(): Promise<void> {
   const temporal = createTemporalClient(serverAddress, 'default');
   const registry = new Registry();
   const metrics = createApiMetrics(registry);
-  const routing = loadConfig('config').routing;
-  const settings = defaultIncidentSettings({ autoResolveGraceMs: 60_000 });
-  const starter = createIncidentStarter({ temporal, taskQueue, routing: () => routing, settings });
+  const config = loadConfig('config');
+  const routing = config.routing;
+  const settings = defaultIncidentSettings({
+    autoResolveGraceMs: 60_000,
+    features: { slack: false, store: false, pagerduty: false, alertmanager: false },
+  });
+  const starter = createIncidentStarter({ temporal, taskQueue, config: () => config, settings });
   const app = buildApp({
     temporal,
     starter,

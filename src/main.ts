@@ -1,7 +1,8 @@
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { buildApp } from './api/app';
 import { ingestTokenHook } from './api/ingest-auth';
-import { createMemoryDeploymentRecorder } from './api/memory-deployments';
+import { storeDeploymentRecorder } from './api/store-deployments';
+import { buildActivities, featuresFrom, openStore } from './composition';
 import { loadConfig } from './config/load-config';
 import { loadEnv } from './config/env';
 import { ConfigError } from './config/yaml-file';
@@ -20,7 +21,7 @@ function parseRole(argv: string[]): Role {
   return arg;
 }
 
-/** Composition root: env → config → Temporal client/worker → HTTP API. */
+/** Composition root: env → config → store → Temporal worker → HTTP API. */
 async function main(): Promise<void> {
   const role = parseRole(process.argv.slice(2));
   const env = loadEnv();
@@ -35,6 +36,11 @@ async function main(): Promise<void> {
     log(`${signal} received, shutting down`);
     for (const s of stops.reverse()) await s().catch((err: unknown) => log(`shutdown error: ${String(err)}`));
   };
+
+  // PGlite is single-process: with the embedded store, only the process that runs the worker opens it.
+  const store = role !== 'api' || env.DATABASE_URL ? await openStore(env) : undefined;
+  if (store) stops.push(() => store.close());
+  const registry = createRegistry();
 
   let workerRun: Promise<void> | undefined;
   if (role !== 'api') {
@@ -53,7 +59,7 @@ async function main(): Promise<void> {
     const { worker, connection } = await createWorker({
       address: env.TEMPORAL_ADDRESS,
       namespace: env.TEMPORAL_NAMESPACE,
-      activities: {},
+      activities: buildActivities({ env, config: () => config, store: store! }),
       log,
     });
     workerRun = worker.run();
@@ -67,15 +73,19 @@ async function main(): Promise<void> {
 
   if (role !== 'worker') {
     const temporal = createTemporalClient(env.TEMPORAL_ADDRESS, env.TEMPORAL_NAMESPACE);
-    const registry = createRegistry();
     const metrics = createApiMetrics(registry);
+    const apiUrl = `http://localhost:${env.PORT}`;
     const starter = createIncidentStarter({
       temporal,
-      routing: () => config.routing,
+      config: () => config,
       settings: defaultIncidentSettings({
         autoResolveGraceMs: durationMs(env.INCIDENTFLOW_AUTO_RESOLVE_GRACE),
         temporalUiUrl: env.TEMPORAL_UI_URL,
         namespace: env.TEMPORAL_NAMESPACE,
+        apiUrl,
+        defaultSlackChannel: env.SLACK_CHANNEL,
+        features: featuresFrom(env),
+        ...(env.GRAFANA_URL ? { grafanaUrl: env.GRAFANA_URL } : {}),
       }),
     });
     const app = buildApp(
@@ -85,7 +95,8 @@ async function main(): Promise<void> {
         metrics,
         registry,
         requireIngestToken: ingestTokenHook(env.INCIDENTFLOW_INGEST_TOKEN, metrics),
-        deployments: createMemoryDeploymentRecorder(),
+        deployments: storeDeploymentRecorder(store),
+        ...(store ? { store } : {}),
         temporalUiUrl: env.TEMPORAL_UI_URL,
       },
       {
@@ -98,7 +109,7 @@ async function main(): Promise<void> {
       await app.close();
       await temporal.close();
     });
-    log(`API listening on http://localhost:${env.PORT}`);
+    log(`API listening on ${apiUrl}`);
   }
 
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {

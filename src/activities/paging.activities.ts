@@ -49,7 +49,7 @@ export interface PageRequest {
   /** `${incidentId}/L${level}/${targetKey}/${channel}`: the idempotency key of this page. */
   pageKey: string;
   incidentId: string;
-  incidentNumber?: number;
+  incidentNumber?: string;
   level: number;
   levelName: string;
   target: PageTarget;
@@ -396,7 +396,9 @@ export const defaultPageRenderers: PageRenderers = {
     return `incidentflow ${pageHeadline(req)} - L${req.level} ${req.levelName}.${link}`;
   },
   twiml(req) {
-    const number = req.incidentNumber !== undefined ? `Incident ${req.incidentNumber}. ` : '';
+    // "INC-20261125-042" is read out as its daily sequence: "Incident 42".
+    const spokenNumber = req.incidentNumber?.replace(/^INC-\d{8}-0*/, '');
+    const number = spokenNumber ? `Incident ${spokenNumber}. ` : '';
     const severity = req.severity.split('').join(' ');
     const say = `Incident flow page. Severity ${severity}. ${number}${req.title}. Service ${req.service}. Escalation level ${req.level}.`;
     const spoken = escapeXml(say);
@@ -423,7 +425,7 @@ export const defaultPageRenderers: PageRenderers = {
 
 /** `[P2] #42 DAG etl failed (etl-service)`. */
 function pageHeadline(req: PageRequest): string {
-  const number = req.incidentNumber !== undefined ? ` #${req.incidentNumber}` : '';
+  const number = req.incidentNumber !== undefined ? ` ${req.incidentNumber}` : '';
   return `[${req.severity}]${number} ${req.title} (${req.service})`;
 }
 

@@ -1,5 +1,6 @@
 import type { onRequestHookHandler } from 'fastify';
 import type { Registry } from 'prom-client';
+import type { Store } from '../adapters/store';
 import type { AlertSource } from '../domain/alert';
 import type { DeploymentEvent } from '../domain/generic-alert';
 import type { IncidentStarter } from '../ingest/incident-starter';
@@ -16,6 +17,8 @@ export interface AppDeps {
   requireIngestToken: (source: AlertSource | 'api') => onRequestHookHandler;
   /** Where deployment markers go (the incident store). */
   deployments: DeploymentRecorder;
+  /** The incident store (absent in an API-only process on the embedded database). */
+  store?: Store;
   temporalUiUrl?: string;
 }
 

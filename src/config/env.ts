@@ -31,6 +31,8 @@ export const Env = z.object({
     .default('info'),
   INCIDENTFLOW_WORKER_METRICS_PORT: Port.optional(),
   DATABASE_URL: optionalString,
+  INCIDENTFLOW_DATA_DIR: z.string().default('.data'),
+  INCIDENTFLOW_TIME_ZONE: z.string().default('UTC'),
   SLACK_BOT_TOKEN: optionalString,
   SLACK_SIGNING_SECRET: optionalString,
   SLACK_APP_TOKEN: optionalString,

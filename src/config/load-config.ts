@@ -1,8 +1,12 @@
 import { join } from 'node:path';
+import type { CheckSet } from '../domain/data-quality';
 import type { EscalationPoliciesConfig } from '../domain/escalation-policy';
+import type { KubeAllowlist } from '../domain/kubernetes';
 import type { OncallConfig } from '../domain/oncall';
 import { RoutingConfig } from '../domain/routing';
 import type { Runbook } from '../domain/runbook';
+import { loadCheckSets } from './load-checks';
+import { loadKubernetesConfig } from './load-kubernetes';
 import { loadOncall } from './load-oncall';
 import { checkRunbookReferences, loadRunbooks } from './load-runbooks';
 import { ConfigError, type ConfigProblem, displayPath, readYamlFile } from './yaml-file';
@@ -14,6 +18,10 @@ export interface AppConfig {
   oncall: OncallConfig;
   policies: EscalationPoliciesConfig;
   runbooks: Record<string, Runbook>;
+  /** Deployments kubectl may touch (`kubernetes.yaml`, optional: absent = none). */
+  kubernetes: KubeAllowlist;
+  /** Data-quality check sets (`checks/*.yaml`). */
+  checks: Record<string, CheckSet>;
 }
 
 /** Literal (template-free) values a routing field can take, for cross-checks. */
@@ -42,7 +50,15 @@ export function loadConfig(dir: string): AppConfig {
   const routing = readYamlFile(routingFile, RoutingConfig);
   const oncall = loadOncall(dir);
   const runbooks = loadRunbooks(dir);
-  problems.push(...routing.problems, ...oncall.problems, ...runbooks.problems);
+  const kubernetes = loadKubernetesConfig(dir);
+  const checks = loadCheckSets(dir);
+  problems.push(
+    ...routing.problems,
+    ...oncall.problems,
+    ...runbooks.problems,
+    ...kubernetes.problems,
+    ...checks.problems,
+  );
 
   if (runbooks.value && oncall.value) {
     problems.push(
@@ -71,13 +87,23 @@ export function loadConfig(dir: string): AppConfig {
       }
     }
   }
-  if (problems.length > 0 || !routing.value || !oncall.value || !runbooks.value)
+  if (
+    problems.length > 0 ||
+    !routing.value ||
+    !oncall.value ||
+    !runbooks.value ||
+    !kubernetes.value ||
+    !checks.value
+  ) {
     throw new ConfigError(problems);
+  }
   return {
     dir,
     routing: routing.value,
     oncall: oncall.value.oncall,
     policies: oncall.value.policies,
     runbooks: runbooks.value,
+    kubernetes: kubernetes.value,
+    checks: checks.value,
   };
 }

@@ -1,12 +1,58 @@
+import type { ApprovalState } from './approval';
+import type { EscalationState } from './escalation';
 import type { AlertRecord, IncidentStatus, IntakeCounters, IntakeState } from './incident';
+import type { RunbookRunState } from './runbook-run';
 import type { Severity } from './severity';
+import type { Suggestion } from './slack-message';
 import type { TimelineEntry } from './timeline';
 
 /** How an incident was resolved. */
 export interface Resolution {
-  reason: 'auto' | 'manual';
+  reason: 'auto' | 'manual' | 'runbook' | 'reconciled';
   by?: string;
   note?: string;
+}
+
+/** One page sent (or attempted) by the escalation, for the record and the Web UI. */
+export interface PageLogEntry {
+  level: number;
+  target: string;
+  channel: string;
+  at: string;
+  status: 'sent' | 'failed' | 'skipped';
+  recipients: string[];
+  error?: string;
+}
+
+/** Escalation state plus what it sent. */
+export interface IncidentEscalation extends EscalationState {
+  pages: PageLogEntry[];
+  /** Pages decided but not yet sent (carried across continue-as-new so none is lost). */
+  pending: Array<{ level: number; reason: string }>;
+  pagerDutyTriggered: boolean;
+  pagerDutyAcknowledged: boolean;
+}
+
+/** Where the incident's Slack message lives (its `ts` is the idempotency key of every later edit). */
+export interface SlackThread {
+  channel: string;
+  ts?: string;
+  /** Sequence number of the last timeline entry posted to the thread. */
+  postedSeq: number;
+  /** The rendered message last sent, to skip identical updates. */
+  renderedHash?: string;
+  /** Set after a final Slack failure (e.g. invalid_auth): no further Slack calls. */
+  disabled?: string;
+  fellBack?: boolean;
+}
+
+/** A ranked root-cause hypothesis (from the learn layer). */
+export interface HypothesisView {
+  cause: string;
+  confidence: number;
+  evidence: string[];
+  suggestedRunbook?: string;
+  basis: string;
 }
 
 /**
@@ -25,6 +71,7 @@ export interface IncidentState extends IntakeState {
   openedAt: string;
   acknowledgedAt?: string;
   acknowledgedBy?: string;
+  mitigatedAt?: string;
   resolvedAt?: string;
   resolution?: Resolution;
   routing: {
@@ -37,6 +84,28 @@ export interface IncidentState extends IntakeState {
   processedRequests: string[];
   /** Number of runs this incident has continued through. */
   runs: number;
+  /** Last progress (acknowledgement, runbook step finished, comment): restarts the no-progress clock. */
+  lastProgressAt?: string;
+  /** Monotonic sequence of timeline entries (entries carry it as `data.seq`). */
+  timelineSeq?: number;
+  escalation?: IncidentEscalation;
+  /** The current (or last) runbook run; earlier runs are summarised in `runbookHistory`. */
+  runbook?: RunbookRunState;
+  runbookHistory?: Array<{
+    runId: string;
+    runbook: string;
+    status: string;
+    finishedAt?: string;
+    startedBy: string;
+  }>;
+  investigator?: string;
+  automationPaused?: boolean;
+  slack?: SlackThread;
+  diagnosis?: HypothesisView[];
+  suggestions?: Suggestion[];
+  recentChange?: string;
+  /** Learn layer bookkeeping. */
+  learn?: { recorded?: boolean; diagnoses?: number; finished?: boolean; postmortemAt?: string };
 }
 
 /** What the `incident` query and `GET /api/v1/incidents/{id}` return. */
@@ -52,17 +121,43 @@ export interface IncidentView {
   openedAt: string;
   acknowledgedAt?: string;
   acknowledgedBy?: string;
+  mitigatedAt?: string;
   resolvedAt?: string;
   resolution?: Resolution;
   routing: IncidentState['routing'];
   alerts: AlertRecord[];
   counters: IntakeCounters;
   timeline: TimelineEntry[];
-  links: { temporalUi?: string };
+  escalation?: {
+    policy: string;
+    level: number;
+    highestLevel: number;
+    nextAt?: string;
+    next?: string;
+    pages: PageLogEntry[];
+  };
+  runbook?: RunbookRunState;
+  runbookHistory: NonNullable<IncidentState['runbookHistory']>;
+  pendingApprovals: Array<ApprovalState & { runbook: string }>;
+  diagnosis: HypothesisView[];
+  suggestions: Suggestion[];
+  investigator?: string;
+  automationPaused: boolean;
+  slack?: { channel: string; ts?: string };
+  links: { temporalUi?: string; grafana?: string };
 }
 
 /** Projects the workflow state onto the public view. */
-export function toView(state: IncidentState, links: IncidentView['links']): IncidentView {
+export function toView(
+  state: IncidentState,
+  links: IncidentView['links'],
+  next?: { at: number; summary: string },
+): IncidentView {
+  const pendingApprovals = state.runbook
+    ? Object.values(state.runbook.steps)
+        .filter((s) => s.approval?.status === 'pending')
+        .map((s) => ({ ...s.approval!, runbook: state.runbook!.runbook }))
+    : [];
   return {
     incidentId: state.incidentId,
     ...(state.number ? { number: state.number } : {}),
@@ -75,12 +170,34 @@ export function toView(state: IncidentState, links: IncidentView['links']): Inci
     openedAt: state.openedAt,
     ...(state.acknowledgedAt ? { acknowledgedAt: state.acknowledgedAt } : {}),
     ...(state.acknowledgedBy ? { acknowledgedBy: state.acknowledgedBy } : {}),
+    ...(state.mitigatedAt ? { mitigatedAt: state.mitigatedAt } : {}),
     ...(state.resolvedAt ? { resolvedAt: state.resolvedAt } : {}),
     ...(state.resolution ? { resolution: state.resolution } : {}),
     routing: state.routing,
     alerts: Object.values(state.alerts),
     counters: state.counters,
     timeline: state.timeline,
+    ...(state.escalation
+      ? {
+          escalation: {
+            policy: state.escalation.policy,
+            level: state.escalation.level,
+            highestLevel: state.escalation.highestLevel,
+            ...(next ? { nextAt: new Date(next.at).toISOString(), next: next.summary } : {}),
+            pages: state.escalation.pages,
+          },
+        }
+      : {}),
+    ...(state.runbook ? { runbook: state.runbook } : {}),
+    runbookHistory: state.runbookHistory ?? [],
+    pendingApprovals,
+    diagnosis: state.diagnosis ?? [],
+    suggestions: state.suggestions ?? [],
+    ...(state.investigator ? { investigator: state.investigator } : {}),
+    automationPaused: state.automationPaused ?? false,
+    ...(state.slack
+      ? { slack: { channel: state.slack.channel, ...(state.slack.ts ? { ts: state.slack.ts } : {}) } }
+      : {}),
     links,
   };
 }

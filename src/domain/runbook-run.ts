@@ -74,7 +74,7 @@ export type NextMove =
   | { kind: 'step'; index: number }
   | { kind: 'end'; status: Exclude<RunStatus, 'running' | 'cancelled'>; escalate: boolean; reason: string };
 
-function gotoOrEnd(runbook: Runbook, target: string, reason: string): NextMove {
+function gotoOrEnd(runbook: Runbook, target: string): NextMove {
   const index = runbook.steps.findIndex((s) => s.id === target);
   return index < 0
     ? { kind: 'end', status: 'failed', escalate: true, reason: `unknown step ${target}` }
@@ -102,14 +102,14 @@ export function nextMove(runbook: Runbook, index: number, outcome: StepOutcome):
         : { kind: 'end', status: 'failed', escalate: true, reason: `approval ${step.id} timed out` };
     }
     const onReject = step.on_reject;
-    if (typeof onReject === 'object') return gotoOrEnd(runbook, onReject.goto, 'rejected');
+    if (typeof onReject === 'object') return gotoOrEnd(runbook, onReject.goto);
     return onReject === 'abort'
       ? { kind: 'end', status: 'aborted', escalate: false, reason: `approval ${step.id} rejected` }
       : { kind: 'end', status: 'failed', escalate: true, reason: `approval ${step.id} rejected` };
   }
   if (step.type === 'wait') return after();
   const onFailure = step.on_failure;
-  if (typeof onFailure === 'object') return gotoOrEnd(runbook, onFailure.goto, 'failed');
+  if (typeof onFailure === 'object') return gotoOrEnd(runbook, onFailure.goto);
   switch (onFailure) {
     case 'continue':
       return after();

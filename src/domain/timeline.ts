@@ -34,6 +34,8 @@ export interface TimelineEntry {
   /** Person id, Slack user, `automation` or `system`. */
   actor?: string;
   data?: Record<string, string | number | boolean | null>;
+  /** Position in the incident's whole timeline (entries may be dropped from the middle when bounded). */
+  seq?: number;
 }
 
 /** Appends an entry and keeps the timeline bounded: the first `keepHead` and the most recent entries stay. */

@@ -2,7 +2,10 @@ import { WorkflowNotFoundError } from '@temporalio/client';
 import { type Alert, alertHeadline, deliveryKey } from '../domain/alert';
 import { DEFAULT_INTAKE_LIMITS, type RoutedAlert } from '../domain/incident';
 import { incidentDetails, incidentSummary } from '../domain/incident-text';
-import { incidentWorkflowId, type RouteDecision, routeAlert, type RoutingConfig } from '../domain/routing';
+import { snapshotPolicy } from '../domain/escalation-policy';
+import { incidentWorkflowId, type RouteDecision, routeAlert } from '../domain/routing';
+import { type Runbook, runbookMatches } from '../domain/runbook';
+import type { AppConfig } from '../config/load-config';
 import { worst } from '../domain/severity';
 import { alertSignal, type IncidentInput, type IncidentSettings, TASK_QUEUE } from '../workflows/definitions';
 import {
@@ -32,7 +35,8 @@ export interface IngestResult {
 
 export interface IncidentStarterOptions {
   temporal: TemporalClient;
-  routing: () => RoutingConfig;
+  /** The current configuration (routing, policies, runbooks): snapshotted into each new incident. */
+  config: () => Pick<AppConfig, 'routing' | 'policies' | 'runbooks'>;
   settings: IncidentSettings;
   /** Deadline for each Temporal call; past it the caller answers 503. */
   callTimeoutMs?: number;
@@ -85,6 +89,14 @@ export function createIncidentStarter(options: IncidentStarterOptions) {
     const d = group.decision;
     const severity = firing.reduce((s, a) => worst(s, a.severity), d.severity);
     const title = alertHeadline(first);
+    const config = options.config();
+    const policy =
+      snapshotPolicy(config.policies, d.escalationPolicy) ?? snapshotPolicy(config.policies, 'default');
+    const runbooks: Record<string, Runbook> = {};
+    for (const [name, rb] of Object.entries(config.runbooks)) {
+      if (name === d.runbook || runbookMatches(rb, { incidentType: d.incidentType, labels: first.labels }))
+        runbooks[name] = rb;
+    }
     const input: IncidentInput = {
       incidentId: workflowId,
       dedupKey: d.dedupKey,
@@ -99,6 +111,8 @@ export function createIncidentStarter(options: IncidentStarterOptions) {
         slackChannel: d.slackChannel,
       },
       settings: options.settings,
+      ...(policy ? { policy } : {}),
+      runbooks,
     };
     const handle = await options.temporal.withDeadline(timeout, () =>
       client.workflow.signalWithStart<typeof incidentWorkflow, [typeof signal]>('incidentWorkflow', {
@@ -134,7 +148,7 @@ export function createIncidentStarter(options: IncidentStarterOptions) {
      * retry delivers again).
      */
     async ingest(alerts: readonly Alert[], receivedAt = new Date().toISOString()): Promise<IngestResult> {
-      const routing = options.routing();
+      const routing = options.config().routing;
       const groups = new Map<string, Group>();
       let duplicates = 0;
       const batchKeys = new Set<string>();

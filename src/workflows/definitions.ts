@@ -1,6 +1,8 @@
 import { defineQuery, defineSignal } from '@temporalio/workflow';
+import type { PolicySnapshot } from '../domain/escalation-policy';
 import type { IntakeLimits, RoutedAlert } from '../domain/incident';
 import type { IncidentState, IncidentView } from '../domain/incident-view';
+import type { Runbook } from '../domain/runbook';
 import type { Severity } from '../domain/severity';
 
 /** Task queue of the incident worker. */
@@ -44,11 +46,41 @@ export interface EscalateSignal extends Partial<ActorSignal> {
   reason?: string;
 }
 
+/** A note from a person: shows in the timeline and counts as progress. */
+export interface CommentSignal extends ActorSignal {
+  text: string;
+}
+
+/** "Investigate manually": assigns the person and pauses automation (runbook steps not yet started). */
+export type InvestigateSignal = ActorSignal;
+
+/** Resumes automation paused by `investigate`. */
+export type ResumeAutomationSignal = ActorSignal;
+
+/** Starts one of the incident's candidate runbooks (a suggested fix). */
+export interface RunRunbookSignal extends ActorSignal {
+  runbook: string;
+}
+
 export const alertSignal = defineSignal<[AlertSignal]>('alert');
 export const acknowledgeSignal = defineSignal<[AcknowledgeSignal]>('acknowledge');
 export const approveSignal = defineSignal<[ApproveSignal]>('approve');
 export const resolveSignal = defineSignal<[ResolveSignal]>('resolve');
 export const escalateSignal = defineSignal<[EscalateSignal]>('escalate');
+export const commentSignal = defineSignal<[CommentSignal]>('comment');
+export const investigateSignal = defineSignal<[InvestigateSignal]>('investigate');
+export const resumeAutomationSignal = defineSignal<[ResumeAutomationSignal]>('resumeAutomation');
+export const runRunbookSignal = defineSignal<[RunRunbookSignal]>('runRunbook');
+
+/** Outcome of a person's action, by request id (bounded): lets Slack and the API tell the person what happened. */
+export interface ActionOutcome {
+  requestId: string;
+  ok: boolean;
+  message: string;
+}
+
+/** Looks up the outcome of a person's action by its request id. */
+export const actionOutcomeQuery = defineQuery<ActionOutcome | null, [string]>('actionOutcome');
 
 /** Full incident view: status, severity, alerts, timeline, escalation, approvals, links. */
 export const incidentQuery = defineQuery<IncidentView>('incident');
@@ -65,6 +97,26 @@ export interface IncidentSettings {
   /** Base URL of the Temporal Web UI, for links. */
   temporalUiUrl?: string;
   namespace?: string;
+  /** Grafana base URL (L3 dashboard link). */
+  grafanaUrl?: string;
+  /** Base URL of the incidentflow API, for links. */
+  apiUrl?: string;
+  /** Slack channel when routing names none. */
+  defaultSlackChannel?: string;
+  /** Integrations the worker has (the workflow skips the others). */
+  features?: IncidentFeatures;
+  /** How often open incidents reconcile their Alertmanager alerts (orphans after silences). */
+  reconcileIntervalMs?: number;
+  /** Quiet time before the Slack message is edited, so bursts of changes become one update. */
+  slackDebounceMs?: number;
+}
+
+/** Which integrations are configured; decided by the ingress from the environment. */
+export interface IncidentFeatures {
+  slack: boolean;
+  store: boolean;
+  pagerduty: boolean;
+  alertmanager: boolean;
 }
 
 /** Input of `incidentWorkflow`. Only add optional fields: running incidents replay with old inputs. */
@@ -86,13 +138,18 @@ export interface IncidentInput {
   carried?: IncidentState;
   /** Alerts to apply at start (a firing alert that arrived after the previous run resolved). */
   pendingAlerts?: RoutedAlert[];
+  /** Escalation policy snapshot taken at start (YAML edits do not change running incidents). */
+  policy?: PolicySnapshot;
+  /** Runbooks this incident may run (routing's and those matching its type), snapshotted at start. */
+  runbooks?: Record<string, Runbook>;
 }
 
 /** What an incident run returns. */
 export interface IncidentOutcome {
   incidentId: string;
+  number?: string;
   status: 'resolved' | 'closed';
   resolvedAt: string;
-  resolution: 'auto' | 'manual';
+  resolution: 'auto' | 'manual' | 'runbook' | 'reconciled';
   resolvedBy?: string;
 }

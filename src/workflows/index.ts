@@ -1,2 +1,3 @@
 // Exports workflow functions ONLY: every function exported here can be started by name.
 export { incidentWorkflow } from './incident/workflow';
+export { postmortemReminderWorkflow } from './postmortem-reminder';

@@ -1,38 +1,58 @@
+import { resolve } from 'node:path';
 import { Registry } from 'prom-client';
+import type { Store } from '../../src/adapters/store';
 import { buildApp } from '../../src/api/app';
+import type { DeploymentRecorder } from '../../src/api/deps';
 import { ingestTokenHook } from '../../src/api/ingest-auth';
 import { createMemoryDeploymentRecorder } from '../../src/api/memory-deployments';
-import { resolve } from 'node:path';
-import { loadConfig } from '../../src/config/load-config';
+import { storeDeploymentRecorder } from '../../src/api/store-deployments';
+import { type AppConfig, loadConfig } from '../../src/config/load-config';
 import type { RoutingConfig } from '../../src/domain/routing';
 import { createIncidentStarter, defaultIncidentSettings } from '../../src/ingest/incident-starter';
 import { createApiMetrics } from '../../src/metrics/registry';
 import { createTemporalClient, type TemporalClient } from '../../src/temporal/client';
 import type { IncidentSettings } from '../../src/workflows/definitions';
 
+/** The shipped config directory, loaded once per test file. */
+export const shippedConfig: AppConfig = loadConfig(resolve(__dirname, '../../config'));
+
 export interface TestAppOptions {
   address: string;
   taskQueue: string;
   token?: string;
+  config?: AppConfig;
   routing?: RoutingConfig;
   settings?: Partial<IncidentSettings>;
   bodyLimit?: number;
   callTimeoutMs?: number;
+  store?: Store;
 }
 
-const shippedRouting = loadConfig(resolve(__dirname, '../../config')).routing;
-
-/** The real API wired to a real Temporal server, for `app.inject` tests. */
+/**
+ * The real API wired to a real Temporal server, for `app.inject` tests. By default incidents get no
+ * integrations (features off) so intake tests stay about intake; pass settings.features to turn them on.
+ */
 export function buildTestApp(options: TestAppOptions) {
   const temporal: TemporalClient = createTemporalClient(options.address, 'default');
   const registry = new Registry();
   const metrics = createApiMetrics(registry);
-  const deployments = createMemoryDeploymentRecorder();
+  const memoryDeployments = createMemoryDeploymentRecorder();
+  const deployments: DeploymentRecorder = options.store
+    ? storeDeploymentRecorder(options.store)
+    : memoryDeployments;
+  const config = {
+    ...(options.config ?? shippedConfig),
+    ...(options.routing ? { routing: options.routing } : {}),
+  };
   const starter = createIncidentStarter({
     temporal,
     taskQueue: options.taskQueue,
-    routing: () => options.routing ?? shippedRouting,
-    settings: defaultIncidentSettings({ autoResolveGraceMs: 2_000, ...options.settings }),
+    config: () => config,
+    settings: defaultIncidentSettings({
+      autoResolveGraceMs: 2_000,
+      features: { slack: false, store: false, pagerduty: false, alertmanager: false },
+      ...options.settings,
+    }),
     ...(options.callTimeoutMs ? { callTimeoutMs: options.callTimeoutMs } : {}),
   });
   const app = buildApp(
@@ -43,6 +63,7 @@ export function buildTestApp(options: TestAppOptions) {
       registry,
       requireIngestToken: ingestTokenHook(options.token, metrics),
       deployments,
+      ...(options.store ? { store: options.store } : {}),
     },
     { bodyLimit: options.bodyLimit ?? 1_048_576 },
   );
@@ -51,7 +72,7 @@ export function buildTestApp(options: TestAppOptions) {
     temporal,
     starter,
     registry,
-    deployments,
+    deployments: memoryDeployments,
     close: async () => {
       await app.close();
       await temporal.close();

@@ -1,32 +1,24 @@
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
 import { incidentQuery } from '../../src/workflows/definitions';
 import { uniqueKey } from '../helpers/alerts';
 import { buildTestApp } from '../helpers/app';
-import { devServerEnv, eventually, uniqueTaskQueue, workflowBundle } from '../helpers/temporal';
+import { devServerEnv, eventually, uniqueTaskQueue } from '../helpers/temporal';
+import { startTestWorker } from '../helpers/worker';
 
 let env: TestWorkflowEnvironment;
-let worker: Worker;
-let running: Promise<void>;
+let worker: Awaited<ReturnType<typeof startTestWorker>>;
 let testApp: ReturnType<typeof buildTestApp>;
 const taskQueue = uniqueTaskQueue('generic');
 
 beforeAll(async () => {
   env = await devServerEnv();
-  worker = await Worker.create({
-    connection: env.nativeConnection,
-    taskQueue,
-    workflowBundle: await workflowBundle(),
-    activities: {},
-  });
-  running = worker.run();
+  worker = await startTestWorker(env, { taskQueue });
   testApp = buildTestApp({ address: process.env.TEMPORAL_TEST_ADDRESS!, taskQueue, token: 't0k3n' });
 });
 
 afterAll(async () => {
   await testApp?.close();
-  worker?.shutdown();
-  await running;
+  await worker?.stop();
   await env?.teardown();
 });
 

@@ -75,6 +75,10 @@ class SqlStore implements Store {
     return runMigrations(this.sql, migrations, this.options.schema ? { schema: this.options.schema } : {});
   }
 
+  sqlClient(): { query(text: string, params?: unknown[]): Promise<{ rows: unknown[] }> } {
+    return { query: async (text, params) => ({ rows: await this.sql.query(text, params) }) };
+  }
+
   async ping(): Promise<void> {
     await this.sql.query('SELECT 1');
   }

@@ -67,6 +67,8 @@ export type IncidentListStatus = 'open' | 'resolved' | 'all';
  */
 export interface Store {
   readonly driver: 'pglite' | 'postgres';
+  /** The store's own connection, for modules that keep tables in the same database (data-quality results). */
+  sqlClient(): { query(text: string, params?: unknown[]): Promise<{ rows: unknown[] }> };
   /** Applies pending migrations; returns the files applied now (none on a second run). */
   migrate(): Promise<string[]>;
   /** Throws when the database does not answer. */

@@ -7,8 +7,15 @@ export function registerHealthRoutes(app: FastifyInstance, deps: AppDeps): void 
   app.get('/healthz', () => Promise.resolve({ status: 'ok' }));
   app.get('/readyz', async (_req, reply) => {
     const temporal = await pingTemporal(deps.temporal);
-    const checks = { temporal: temporal ? 'ok' : 'unreachable' };
-    return reply.status(temporal ? 200 : 503).send({ status: temporal ? 'ready' : 'not_ready', checks });
+    const store = deps.store
+      ? await deps.store.ping().then(
+          () => 'ok',
+          () => 'unreachable',
+        )
+      : 'not_configured';
+    const ready = temporal && store !== 'unreachable';
+    const checks = { temporal: temporal ? 'ok' : 'unreachable', store };
+    return reply.status(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not_ready', checks });
   });
   app.get('/metrics', async (_req, reply) => {
     const body = await deps.registry.metrics();

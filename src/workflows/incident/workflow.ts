@@ -2,33 +2,48 @@ import {
   allHandlersFinished,
   condition,
   continueAsNew,
+  patched,
   setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import { applyAlerts, DEFAULT_INTAKE_LIMITS, isClosedStatus, record } from '../../domain/incident';
+import { applyDecision, findApprover, refusalMessage } from '../../domain/approval';
+import { describeTarget } from '../../domain/escalation-policy';
+import { applyAlerts, record, type RoutedAlert } from '../../domain/incident';
 import { incidentCurrentDetails } from '../../domain/incident-text';
-import { type IncidentState, toView } from '../../domain/incident-view';
+import { type IncidentState, type Resolution, toView } from '../../domain/incident-view';
 import {
   acknowledgeSignal,
+  actionOutcomeQuery,
+  type ActorSignal,
   alertSignal,
   approveSignal,
+  commentSignal,
   escalateSignal,
   type IncidentInput,
   type IncidentOutcome,
   incidentQuery,
+  investigateSignal,
   resolveSignal,
-  type ActorSignal,
+  resumeAutomationSignal,
+  runRunbookSignal,
 } from '../definitions';
 import { EscalationLevelKey, IncidentSeverityKey, IncidentStatusKey } from '../search-attributes';
-import type { RoutedAlert } from '../../domain/incident';
+import { runChatOps } from './chatops';
+import { runEscalation } from './escalation';
+import { finishLearning, runLearn } from './learn';
+import { runReconcile } from './reconcile';
+import { runRunbooks } from './runbook';
+import { createRuntime, isClosed, note, nowIso, progress, remember, type Runtime, touch } from './runtime';
 
 const PROCESSED_REQUESTS_CAPACITY = 500;
 
-function nowIso(): string {
-  return new Date(Date.now()).toISOString();
-}
+/**
+ * Behaviour added after v1 histories were recorded: escalation, runbooks, ChatOps and learning. Runs
+ * that started before it replay exactly as v1 (intake and auto-resolution only).
+ */
+const PARTS_PATCH = 'incident-parts-v2';
 
 function initialState(input: IncidentInput): IncidentState {
   const openedAt = nowIso();
@@ -57,22 +72,23 @@ function initialState(input: IncidentInput): IncidentState {
 }
 
 /**
- * One incident, from its first alert to resolution. Alerts join through the `alert` signal
- * (signal-with-start from the ingress); people act through `acknowledge`, `approve`, `resolve` and
- * `escalate`; the `incident` query returns the full view. Continues as new when its history grows,
- * carrying the whole state.
+ * One incident, from its first alert to its postmortem. Alerts join through the `alert` signal
+ * (signal-with-start from the ingress); people act through `acknowledge`, `approve`, `resolve`,
+ * `escalate`, `comment`, `investigate`, `resumeAutomation` and `runRunbook`; the `incident` query returns
+ * the full view. Concurrent parts: alert intake and auto-resolution (here), escalation, the runbook,
+ * ChatOps, learning and Alertmanager reconciliation. Continues as new when its history grows, carrying
+ * the whole state; side effects in flight finish first.
  */
 export async function incidentWorkflow(input: IncidentInput): Promise<IncidentOutcome> {
   const state: IncidentState = input.carried ?? initialState(input);
-  const limits = input.settings.limits ?? DEFAULT_INTAKE_LIMITS;
-  let signalsThisRun = 0;
+  const rt = createRuntime(input, state);
+  const { limits } = rt;
   /** Firing alerts that arrived after resolution: they open the next incident run. */
   const lateAlerts: RoutedAlert[] = [];
 
-  const isClosed = (): boolean => isClosedStatus(state.status);
-
   /** Applies a person's action once per request id; returns false for a repeat. */
   const firstTime = (signal: Partial<ActorSignal>): boolean => {
+    rt.signalsThisRun += 1;
     if (!signal.requestId) return true;
     if (state.processedRequests.includes(signal.requestId)) return false;
     state.processedRequests.push(signal.requestId);
@@ -80,92 +96,193 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentOu
     return true;
   };
 
+  /** The person a signal names (Slack users map to people through the approver and on-call lists). */
+  const personName = (user: string): string => {
+    const approvers = state.runbook
+      ? Object.values(state.runbook.steps).flatMap((s) => s.approval?.allowed ?? [])
+      : [];
+    return findApprover(approvers, user)?.name ?? user;
+  };
+
   setHandler(alertSignal, ({ alerts }) => {
-    signalsThisRun += 1;
-    if (isClosed()) {
+    rt.signalsThisRun += 1;
+    if (isClosed(rt)) {
       lateAlerts.push(...alerts.filter((a) => a.status === 'firing'));
       return;
     }
+    const before = state.severity;
     applyAlerts(state, alerts, nowIso(), limits);
+    touch(rt, state.severity !== before);
   });
 
   setHandler(acknowledgeSignal, (signal) => {
-    signalsThisRun += 1;
     if (!firstTime(signal)) return;
-    const at = nowIso();
-    if (isClosed()) {
-      record(state, at, 'note', `Acknowledge from ${signal.user} ignored: incident already ${state.status}`, {
-        actor: signal.user,
-      });
+    const who = personName(signal.user);
+    if (isClosed(rt)) {
+      note(rt, 'note', `Acknowledge from ${who} ignored: incident already ${state.status}`, { actor: who });
+      remember(rt, signal.requestId, false, `incident is already ${state.status}`);
       return;
     }
     if (state.acknowledgedAt) {
-      record(state, at, 'note', `${signal.user} acknowledged again (first: ${state.acknowledgedBy})`, {
-        actor: signal.user,
-      });
+      note(rt, 'note', `${who} acknowledged again (first: ${state.acknowledgedBy})`, { actor: who });
+      remember(rt, signal.requestId, true, `already acknowledged by ${state.acknowledgedBy}`);
       return;
     }
-    state.acknowledgedAt = at;
-    state.acknowledgedBy = signal.user;
+    state.acknowledgedAt = nowIso();
+    state.acknowledgedBy = who;
     if (state.status === 'triggered') state.status = 'investigating';
-    record(
-      state,
-      at,
-      'acknowledged',
-      `Acknowledged by ${signal.user}${signal.comment ? `: ${signal.comment}` : ''}`,
-      {
-        actor: signal.user,
-        data: { via: signal.via ?? null },
-      },
-    );
+    note(rt, 'acknowledged', `Acknowledged by ${who}${signal.comment ? `: ${signal.comment}` : ''}`, {
+      actor: who,
+      data: { via: signal.via ?? null },
+    });
+    progress(rt);
+    remember(rt, signal.requestId, true, `acknowledged by ${who}; paging stopped`);
   });
 
   setHandler(resolveSignal, (signal) => {
-    signalsThisRun += 1;
     if (!firstTime(signal)) return;
-    if (isClosed()) return;
-    resolve({ reason: 'manual', by: signal.user, ...(signal.note ? { note: signal.note } : {}) });
+    if (isClosed(rt)) {
+      remember(rt, signal.requestId, false, `incident is already ${state.status}`);
+      return;
+    }
+    resolve({ reason: 'manual', by: personName(signal.user), ...(signal.note ? { note: signal.note } : {}) });
+    remember(rt, signal.requestId, true, `resolved by ${personName(signal.user)}`);
   });
 
   setHandler(escalateSignal, (signal) => {
-    signalsThisRun += 1;
     if (!firstTime(signal)) return;
-    record(
-      state,
-      nowIso(),
-      'note',
-      `Escalation requested${signal.user ? ` by ${signal.user}` : ''}: no escalation policy is active`,
-      {
-        ...(signal.user ? { actor: signal.user } : {}),
-      },
-    );
+    const who = signal.user ? personName(signal.user) : undefined;
+    if (isClosed(rt) || !input.policy) {
+      const why = isClosed(rt) ? `incident is already ${state.status}` : 'no escalation policy is active';
+      note(rt, 'note', `Escalation requested${who ? ` by ${who}` : ''}: ${why}`, {
+        ...(who ? { actor: who } : {}),
+      });
+      remember(rt, signal.requestId, false, why);
+      return;
+    }
+    rt.escalationRequests.push({
+      ...(signal.level !== undefined ? { level: signal.level } : {}),
+      reason: signal.reason ?? `requested${who ? ` by ${who}` : ''}`,
+      ...(who ? { by: who } : {}),
+    });
+    touch(rt, true);
+    remember(rt, signal.requestId, true, 'escalation requested');
   });
 
   setHandler(approveSignal, (signal) => {
-    signalsThisRun += 1;
     if (!firstTime(signal)) return;
-    record(
-      state,
-      nowIso(),
-      'approval_refused',
-      `Approval from ${signal.user} for step ${signal.stepId} refused: no step is awaiting approval`,
-      {
+    const at = nowIso();
+    const step = state.runbook?.steps[signal.stepId];
+    const approval = step?.approval;
+    if (isClosed(rt) || !approval) {
+      const reason = isClosed(rt) ? 'incident_closed' : 'unknown_step';
+      const message = refusalMessage(signal.user, reason);
+      note(rt, 'approval_refused', `Approval from ${signal.user} for ${signal.stepId} refused: ${message}`, {
         actor: signal.user,
-        data: { stepId: signal.stepId, decision: signal.decision },
+        data: { stepId: signal.stepId, decision: signal.decision, reason },
+      });
+      remember(rt, signal.requestId, false, message);
+      return;
+    }
+    const outcome = applyDecision(approval, signal, at);
+    if (outcome.kind === 'refused') {
+      note(
+        rt,
+        'approval_refused',
+        `Approval from ${signal.user} for ${signal.stepId} refused: ${outcome.message}`,
+        {
+          actor: signal.user,
+          data: { stepId: signal.stepId, decision: signal.decision, reason: outcome.reason },
+        },
+      );
+      remember(rt, signal.requestId, false, outcome.message);
+      return;
+    }
+    if (outcome.kind === 'repeat') {
+      remember(rt, signal.requestId, true, outcome.message);
+      return;
+    }
+    note(
+      rt,
+      'approval_recorded',
+      `${outcome.approver.name} ${signal.decision === 'approve' ? 'approved' : 'rejected'} ${signal.stepId}${signal.comment ? `: ${signal.comment}` : ''}`,
+      {
+        actor: outcome.approver.name,
+        data: {
+          stepId: signal.stepId,
+          decision: signal.decision,
+          via: signal.via ?? null,
+          status: outcome.status,
+        },
       },
     );
+    progress(rt);
+    remember(rt, signal.requestId, true, outcome.message);
   });
 
-  setHandler(incidentQuery, () => toView(state, links()));
+  setHandler(commentSignal, (signal) => {
+    if (!firstTime(signal)) return;
+    const who = personName(signal.user);
+    note(rt, 'comment', `${who}: ${signal.text}`, { actor: who });
+    progress(rt);
+    remember(rt, signal.requestId, true, 'comment added');
+  });
 
-  function links(): { temporalUi?: string } {
+  setHandler(investigateSignal, (signal) => {
+    if (!firstTime(signal)) return;
+    const who = personName(signal.user);
+    if (isClosed(rt)) {
+      remember(rt, signal.requestId, false, `incident is already ${state.status}`);
+      return;
+    }
+    state.investigator = who;
+    state.automationPaused = true;
+    state.acknowledgedAt ??= nowIso();
+    state.acknowledgedBy ??= who;
+    note(rt, 'automation_paused', `${who} is investigating manually: automation paused`, { actor: who });
+    progress(rt);
+    remember(rt, signal.requestId, true, `${who} assigned; automation paused`);
+  });
+
+  setHandler(resumeAutomationSignal, (signal) => {
+    if (!firstTime(signal)) return;
+    const who = personName(signal.user);
+    if (!state.automationPaused) {
+      remember(rt, signal.requestId, false, 'automation is not paused');
+      return;
+    }
+    state.automationPaused = false;
+    note(rt, 'note', `${who} resumed automation`, { actor: who });
+    progress(rt);
+    remember(rt, signal.requestId, true, 'automation resumed');
+  });
+
+  setHandler(runRunbookSignal, (signal) => {
+    if (!firstTime(signal)) return;
+    const who = personName(signal.user);
+    rt.runbookRequests.push({
+      runbook: signal.runbook,
+      by: who,
+      ...(signal.requestId ? { requestId: signal.requestId } : {}),
+    });
+    touch(rt);
+  });
+
+  setHandler(incidentQuery, () => toView(state, links(), rt.nextEscalation));
+  setHandler(actionOutcomeQuery, (requestId) => rt.outcomes.find((o) => o.requestId === requestId) ?? null);
+
+  function links(): { temporalUi?: string; grafana?: string } {
     const base = input.settings.temporalUiUrl;
-    if (!base) return {};
     const ns = encodeURIComponent(input.settings.namespace ?? workflowInfo().namespace);
-    return { temporalUi: `${base}/namespaces/${ns}/workflows/${encodeURIComponent(state.incidentId)}` };
+    return {
+      ...(base
+        ? { temporalUi: `${base}/namespaces/${ns}/workflows/${encodeURIComponent(state.incidentId)}` }
+        : {}),
+      ...(input.settings.grafanaUrl ? { grafana: input.settings.grafanaUrl } : {}),
+    };
   }
 
-  function resolve(resolution: NonNullable<IncidentState['resolution']>): void {
+  function resolve(resolution: Resolution): void {
     const at = nowIso();
     state.status = 'resolved';
     state.resolvedAt = at;
@@ -174,14 +291,17 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentOu
     const why =
       resolution.reason === 'auto'
         ? 'all alerts resolved and stayed resolved'
-        : (resolution.note ?? 'manual');
-    record(state, at, 'resolved', `Resolved${who}: ${why}`, { actor: resolution.by ?? 'system' });
+        : resolution.reason === 'reconciled'
+          ? 'its alerts are no longer active in Alertmanager'
+          : (resolution.note ?? 'manual');
+    note(rt, 'resolved', `Resolved${who}: ${why}`, { actor: resolution.by ?? 'system' });
+    touch(rt, true);
   }
 
   // Web UI: search attributes change only on state changes; current details on any change.
   let published = { status: '', severity: '', level: -1, details: '' };
   function publish(): void {
-    const level = 0;
+    const level = state.escalation?.highestLevel ?? 0;
     if (
       published.status !== state.status ||
       published.severity !== state.severity ||
@@ -193,12 +313,57 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentOu
         { key: EscalationLevelKey, value: level },
       ]);
     }
-    const details = incidentCurrentDetails(state);
+    const details = incidentCurrentDetails(state, currentSections());
     if (details !== published.details) setCurrentDetails(details);
     published = { status: state.status, severity: state.severity, level, details };
   }
 
+  function currentSections(): string[] {
+    const out: string[] = [];
+    const policy = input.policy;
+    const esc = state.escalation;
+    if (policy && esc) {
+      out.push(
+        '',
+        `**Escalation** (${policy.name}): level ${esc.level} of ${policy.levels.length}${state.acknowledgedBy ? ', paused by acknowledgement' : ''}`,
+      );
+      policy.levels.forEach((l, i) => {
+        const at = esc.pagedAt[String(i + 1)];
+        out.push(
+          `- L${i + 1} ${l.name}: ${l.channels.join('+')} to ${l.targets.map(describeTarget).join(', ')}${at ? ` — paged ${new Date(at).toISOString().slice(11, 19)}` : ''}`,
+        );
+      });
+      if (rt.nextEscalation) out.push(`- next: ${rt.nextEscalation.summary}`);
+      const recent = esc.pages.slice(-5);
+      if (recent.length > 0)
+        out.push(
+          `- paged: ${recent.map((p) => `${p.at.slice(11, 19)} L${p.level} ${p.channel} ${p.status} ${p.recipients.join(' ')}`).join('; ')}`,
+        );
+    }
+    const run = state.runbook;
+    if (run) {
+      out.push('', `**Runbook** ${run.runbook} (${run.status}, started by ${run.startedBy})`);
+      for (const st of Object.values(run.steps)) {
+        if (st.status === 'pending') continue;
+        const pending =
+          st.approval?.status === 'pending'
+            ? ` — awaiting ${st.approval.allowed.map((a) => a.name).join(' or ')}`
+            : '';
+        out.push(
+          `- ${st.id}: ${st.status}${st.attempts > 1 ? ` (${st.attempts} attempts)` : ''}${pending}${st.error ? ` — ${st.error.message}` : ''}`,
+        );
+      }
+    }
+    const top = state.diagnosis?.[0];
+    if (top)
+      out.push('', `**Diagnosis**: ${top.cause} (${Math.round(top.confidence * 100)}%) — ${top.basis}`);
+    if (state.investigator) out.push('', `Investigating manually: ${state.investigator} (automation paused)`);
+    return out;
+  }
+
   if (input.pendingAlerts && input.pendingAlerts.length > 0) {
+    if (!input.carried)
+      note(rt, 'reopened', 'The problem came back after the previous incident was resolved');
     applyAlerts(state, input.pendingAlerts, nowIso(), limits);
   }
 
@@ -207,32 +372,72 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentOu
     return (
       info.continueAsNewSuggested ||
       info.historyLength > input.settings.maxHistoryEvents ||
-      signalsThisRun >= input.settings.maxSignalsPerRun
+      rt.signalsThisRun >= input.settings.maxSignalsPerRun
     );
   };
 
+  const withParts = patched(PARTS_PATCH);
+  const parts: Promise<void>[] = [];
+  if (withParts) {
+    let diagnosed = state.learn?.diagnoses !== undefined;
+    parts.push(
+      runLearn(rt, () => {
+        diagnosed = true;
+        touch(rt);
+      }),
+    );
+    parts.push(runEscalation(rt));
+    parts.push(runChatOps(rt));
+    parts.push(runReconcile(rt));
+    parts.push(
+      (async () => {
+        // Choose the first runbook once the diagnosis had its say.
+        await condition(() => diagnosed || isClosed(rt));
+        if (!input.carried && !state.runbook) autoStartRunbook(rt);
+        await runRunbooks(rt);
+      })(),
+    );
+  }
+
+  /** Runbooks run while alerts resolve: an incident does not auto-resolve under a running runbook. */
+  const runbookActive = (): boolean => state.runbook?.status === 'running' && state.automationPaused !== true;
+
   const graceMs = input.settings.autoResolveGraceMs;
-  while (!isClosed()) {
+  while (!isClosed(rt)) {
     publish();
     if (shouldContinueAsNew()) {
-      await condition(allHandlersFinished);
+      rt.draining = true;
+      await condition(() => rt.inFlight === 0 && allHandlersFinished());
       state.runs += 1;
       await continueAsNew<typeof incidentWorkflow>({ ...input, carried: state, pendingAlerts: [] });
     }
     const since = state.allResolvedSince;
-    if (since === undefined) {
-      await condition(() => isClosed() || state.allResolvedSince !== undefined || shouldContinueAsNew());
+    const version = rt.version;
+    if (since === undefined || (withParts && runbookActive())) {
+      await condition(() => isClosed(rt) || rt.version !== version || shouldContinueAsNew());
       continue;
     }
     const remaining = Math.max(1, Date.parse(since) + graceMs - Date.now());
     const interrupted = await condition(
-      () => isClosed() || state.allResolvedSince !== since || shouldContinueAsNew(),
+      () =>
+        isClosed(rt) ||
+        state.allResolvedSince !== since ||
+        shouldContinueAsNew() ||
+        (withParts && runbookActive()),
       remaining,
       { summary: `auto-resolve in ${Math.ceil(remaining / 1000)}s unless an alert fires again` },
     );
     if (!interrupted) resolve({ reason: 'auto' });
   }
   publish();
+
+  if (withParts) {
+    await finishLearning(rt);
+    rt.finished = true;
+    touch(rt);
+    await Promise.all(parts);
+    publish();
+  }
 
   await condition(allHandlersFinished);
   if (lateAlerts.length > 0) {
@@ -241,9 +446,27 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentOu
   }
   return {
     incidentId: state.incidentId,
-    status: 'resolved',
+    ...(state.number ? { number: state.number } : {}),
+    status: state.status === 'closed' ? 'closed' : 'resolved',
     resolvedAt: state.resolvedAt ?? nowIso(),
     resolution: state.resolution?.reason ?? 'manual',
     ...(state.resolution?.by ? { resolvedBy: state.resolution.by } : {}),
   };
+}
+
+/** Starts the runbook the diagnosis or routing chose, if it may start without a person. */
+function autoStartRunbook(rt: Runtime): void {
+  const runbooks = rt.input.runbooks ?? {};
+  const top = rt.state.diagnosis?.[0];
+  const gated = (name: string): boolean => runbooks[name]?.steps[0]?.type === 'approval';
+  // A confident diagnosis may start its runbook when the runbook starts with a human gate or is auto-start.
+  if (top?.suggestedRunbook && top.confidence >= 0.5 && runbooks[top.suggestedRunbook]) {
+    const name = top.suggestedRunbook;
+    if (runbooks[name]!.auto_start || gated(name)) {
+      rt.runbookRequests.push({ runbook: name, by: 'diagnosis' });
+      return;
+    }
+  }
+  const routed = rt.state.routing.runbook;
+  if (routed && runbooks[routed]?.auto_start) rt.runbookRequests.push({ runbook: routed, by: 'automation' });
 }

@@ -102,7 +102,7 @@ function request(overrides: Partial<PageRequest> = {}): PageRequest {
   return {
     pageKey: `incident:etl:abc/L2/${Object.entries(target)[0]!.join(':')}/${channel}`,
     incidentId: 'incident:etl:abc',
-    incidentNumber: 42,
+    incidentNumber: 'INC-20261125-042',
     level: 2,
     levelName: 'primary',
     target,
@@ -155,7 +155,7 @@ describe('pageTarget on sms and phone', () => {
   it('sends the incident headline and link in the SMS body', async () => {
     await activities().pageTarget(request());
     expect(twilio.messages[0]!.body).toBe(
-      'incidentflow [P2] #42 DAG etl failed (etl) - L2 primary. http://incidentflow.local/incidents/42',
+      'incidentflow [P2] INC-20261125-042 DAG etl failed (etl) - L2 primary. http://incidentflow.local/incidents/42',
     );
   });
 
@@ -316,13 +316,13 @@ describe('pageTarget on slack', () => {
       ['person:carol', 'skipped'],
     ]);
     expect(result.providerIds[0]).toBe(`${dm}/${slack.latest(dm)!.ts}`);
-    expect(slack.latest(dm)!.text).toBe('Page L2 (primary): [P2] #42 DAG etl failed (etl)');
+    expect(slack.latest(dm)!.text).toBe('Page L2 (primary): [P2] INC-20261125-042 DAG etl failed (etl)');
     expect(slack.latest(dm)!.blocks).toEqual([
       {
         type: 'section',
         text: {
           type: 'mrkdwn',
-          text: ':rotating_light: *[P2] #42 DAG etl failed (etl)*\nYou are paged: escalation L2 (primary).',
+          text: ':rotating_light: *[P2] INC-20261125-042 DAG etl failed (etl)*\nYou are paged: escalation L2 (primary).',
         },
       },
       {
@@ -396,7 +396,7 @@ describe('pageTarget on pagerduty', () => {
       event_action: 'trigger',
       dedup_key: 'incident:etl:abc',
       payload: {
-        summary: '[P1] #42 DAG etl failed (etl)',
+        summary: '[P1] INC-20261125-042 DAG etl failed (etl)',
         source: 'etl',
         severity: 'critical',
         timestamp: new Date(HANDOVER - 60_000).toISOString(),
@@ -404,7 +404,7 @@ describe('pageTarget on pagerduty', () => {
         class: 'incident',
         custom_details: {
           incidentId: 'incident:etl:abc',
-          incidentNumber: 42,
+          incidentNumber: 'INC-20261125-042',
           escalationLevel: 2,
           levelName: 'primary',
           oncall: ['Alice Kim', 'Bob Lee', 'Carol Park'],
@@ -471,7 +471,7 @@ describe('pageTarget on webhook', () => {
       event: 'incident.page',
       pageKey: req.pageKey,
       incidentId: 'incident:etl:abc',
-      incidentNumber: 42,
+      incidentNumber: 'INC-20261125-042',
       level: 2,
       levelName: 'primary',
       severity: 'P2',

@@ -1,0 +1,100 @@
+import { ApplicationFailure } from '@temporalio/common';
+import type { AirflowClient } from '../adapters/airflow';
+import type { Kubectl } from '../adapters/kubectl';
+import type { PrometheusClient } from '../adapters/prometheus';
+import type { Store } from '../adapters/store';
+import { ErrorType } from '../domain/errors';
+import { createAirflowActivities } from './airflow.activities';
+import { createAlertmanagerActivities } from './alertmanager.activities';
+import type { Clock } from './clock';
+import { createDataQualityActivities, type DataQualityDeps } from './data-quality.activities';
+import { createHttpActivities } from './http.activities';
+import { createKubeActivities } from './kube.activities';
+import { createLearnActivities, type LearnDeps } from './learn.activities';
+import { createPagingActivities, type PagingDeps } from './paging.activities';
+import { createPeopleActivities, type PeopleDeps } from './people.activities';
+import { createPrometheusActivities } from './prometheus.activities';
+
+export type { PageResult, PageRequest } from './paging.activities';
+
+/** Everything the activities need; the worker's composition root builds it from env and config. */
+export interface ActivityDeps {
+  clock: Clock;
+  env: (name: string) => string | undefined;
+  paging: Omit<PagingDeps, 'clock'>;
+  people: PeopleDeps;
+  /** Absent in tests that exercise no learning: learn activities then fail with NotConfigured. */
+  store?: Store;
+  learn?: Omit<LearnDeps, 'store' | 'clock'>;
+  /** Absent when AIRFLOW_BASE_URL is not set: Airflow steps then fail with NotConfigured. */
+  airflow?: AirflowClient;
+  prometheus?: PrometheusClient;
+  kubectl?: Kubectl;
+  alertmanagerUrl?: string;
+  dataQuality?: Omit<DataQualityDeps, 'clock'>;
+}
+
+/** Replaces every activity of a group with one that fails for good, naming what is not configured. */
+function notConfigured<T extends object>(group: T, message: string): T {
+  return Object.fromEntries(
+    Object.keys(group).map((name) => [
+      name,
+      () =>
+        Promise.reject(
+          ApplicationFailure.create({ type: ErrorType.NotConfigured, message, nonRetryable: true }),
+        ),
+    ]),
+  ) as T;
+}
+
+const unused = {} as never;
+
+/**
+ * All activities of the incidentflow worker. Integrations that are not configured keep their activity
+ * names (workflow code is the same everywhere) but fail with a final `NotConfigured`.
+ */
+export function createActivities(deps: ActivityDeps) {
+  const { clock } = deps;
+  const airflow = deps.airflow
+    ? createAirflowActivities({ airflow: deps.airflow, clock })
+    : notConfigured(
+        createAirflowActivities({ airflow: unused, clock }),
+        'Airflow is not configured (AIRFLOW_BASE_URL)',
+      );
+  const prometheus = deps.prometheus
+    ? createPrometheusActivities({ prometheus: deps.prometheus, clock })
+    : notConfigured(
+        createPrometheusActivities({ prometheus: unused, clock }),
+        'Prometheus is not configured (PROMETHEUS_URL)',
+      );
+  const kube = deps.kubectl
+    ? createKubeActivities({ kubectl: deps.kubectl, clock })
+    : notConfigured(
+        createKubeActivities({ kubectl: unused, clock }),
+        'kubectl is not available (KUBECTL_PATH / config/kubernetes.yaml)',
+      );
+  return {
+    ...createPagingActivities({ ...deps.paging, clock }),
+    ...createPeopleActivities(deps.people),
+    ...(deps.store
+      ? createLearnActivities({ ...deps.learn, store: deps.store, clock })
+      : notConfigured(createLearnActivities({ store: unused, clock }), 'the incident store is not configured')),
+    ...airflow,
+    ...prometheus,
+    ...kube,
+    ...createHttpActivities({ env: deps.env, clock }),
+    ...createAlertmanagerActivities({
+      ...(deps.alertmanagerUrl ? { baseUrl: deps.alertmanagerUrl } : {}),
+      clock,
+    }),
+    ...(deps.dataQuality
+      ? createDataQualityActivities({ ...deps.dataQuality, clock })
+      : notConfigured(
+          createDataQualityActivities({ checkSets: () => ({}), env: () => undefined, results: unused, clock }),
+          'data-quality checks are not configured',
+        )),
+  };
+}
+
+/** The activity interface workflows proxy (`import type` only). */
+export type Activities = ReturnType<typeof createActivities>;

@@ -1,0 +1,215 @@
+import { condition, sleep } from '@temporalio/workflow';
+import { fingerprintOf } from '../../domain/generic-alert';
+import { firingAlerts } from '../../domain/incident';
+import {
+  blockKitProblems,
+  type IncidentMessageModel,
+  renderIncidentMessage,
+  renderThreadUpdate,
+  type SlackMessage,
+} from '../../domain/slack-message';
+import type { TimelineKind } from '../../domain/timeline';
+import { ErrorType } from '../../domain/errors';
+import { incidentLinks } from './escalation';
+import { quick } from './proxies';
+import { act, failureMessage, note, type Runtime } from './runtime';
+
+/** Timeline entries worth a line in the incident's Slack thread. */
+const THREAD_KINDS: ReadonlySet<TimelineKind> = new Set<TimelineKind>([
+  'alert_firing',
+  'alert_resolved',
+  'severity_raised',
+  'acknowledged',
+  'comment',
+  'escalated',
+  'paged',
+  'page_failed',
+  'diagnosis',
+  'runbook_started',
+  'step_started',
+  'step_succeeded',
+  'step_failed',
+  'approval_requested',
+  'approval_recorded',
+  'approval_refused',
+  'approval_timed_out',
+  'automation_paused',
+  'resolved',
+  'reopened',
+  'postmortem',
+  'note',
+]);
+
+const MAX_THREAD_LINES = 15;
+const MAX_FAILURES = 5;
+
+function humanCause(cause: string): string {
+  const text = cause.replace(/_/g, ' ');
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
+/** The message model from the incident state (pure). */
+export function messageModel(rt: Runtime): IncidentMessageModel {
+  const s = rt.state;
+  const firing = firingAlerts(s);
+  const first = firing[0] ?? Object.values(s.alerts)[0];
+  const top = s.diagnosis?.[0];
+  const run = s.runbook;
+  const runbook = run ? rt.input.runbooks?.[run.runbook] : undefined;
+  const step = run?.status === 'running' && runbook ? runbook.steps[run.stepIndex] : undefined;
+  const pending = run && step?.type === 'approval' ? run.steps[step.id]?.approval : undefined;
+  const dag = first?.labels.dag_id;
+  const grafana = rt.input.settings.grafanaUrl;
+  const links = incidentLinks(rt);
+  return {
+    incidentId: s.incidentId,
+    ...(s.number ? { number: s.number } : {}),
+    title: s.title,
+    severity: s.severity,
+    status: s.status,
+    service: s.service,
+    alert: first ? `${first.name}: ${first.summary}` : s.title,
+    affected: dag ? `dag-${dag.replace(/_/g, '-')}` : s.service,
+    ...(s.recentChange ? { recentChange: { text: s.recentChange } } : {}),
+    ...(top
+      ? { diagnosis: { cause: humanCause(top.cause), confidence: top.confidence, basis: top.basis } }
+      : {}),
+    suggestions: s.suggestions ?? [],
+    ...(s.acknowledgedBy ? { acknowledgedBy: s.acknowledgedBy } : {}),
+    ...(s.investigator ? { investigator: s.investigator } : {}),
+    ...(step && step.type !== 'approval' ? { activity: `running ${run!.runbook} › ${step.id}` } : {}),
+    ...(pending?.status === 'pending'
+      ? {
+          pendingApproval: {
+            stepId: pending.stepId,
+            prompt: pending.prompt,
+            approvers: pending.allowed.map((a) => a.name),
+            deadline: new Date(pending.deadlineAt).toISOString().slice(11, 16) + ' UTC',
+          },
+        }
+      : {}),
+    ...(s.resolvedAt
+      ? {
+          resolved: {
+            at: s.resolvedAt.slice(11, 16) + ' UTC',
+            ...(s.resolution?.by ? { by: s.resolution.by } : {}),
+            reason: s.resolution?.note ?? s.resolution?.reason ?? 'resolved',
+          },
+        }
+      : {}),
+    ...(s.escalation?.highestLevel ? { escalationLevel: s.escalation.highestLevel } : {}),
+    links: {
+      ...(links.temporalUi ? { temporalUi: links.temporalUi } : {}),
+      ...(links.incident ? { incident: links.incident } : {}),
+      ...(grafana
+        ? {
+            grafana: `${grafana}/d/incidentflow-l3-dag/l3-dag${dag ? `?var-dag_id=${encodeURIComponent(dag)}` : ''}`,
+          }
+        : {}),
+    },
+  };
+}
+
+/**
+ * The ChatOps part: posts the incident message once (its `ts` is kept in state, so a retry or a crash
+ * never posts twice), edits it in place as the incident moves, and posts timeline entries to its thread.
+ * Slack failures never stop the incident: a missing channel falls back to the default channel once; a
+ * final error (bad token) disables Slack for this incident and is recorded in the timeline.
+ */
+export async function runChatOps(rt: Runtime): Promise<void> {
+  if (!rt.features.slack) return;
+  const fallback = rt.input.settings.defaultSlackChannel ?? '#data-incidents';
+  const slack = (rt.state.slack ??= { channel: rt.state.routing.slackChannel ?? fallback, postedSeq: 0 });
+  let failures = 0;
+  const debounceMs = rt.input.settings.slackDebounceMs ?? 1_000;
+
+  for (;;) {
+    if (slack.disabled || failures >= MAX_FAILURES) return;
+    const message = renderIncidentMessage(messageModel(rt));
+    const problems = blockKitProblems(message);
+    if (problems.length > 0)
+      note(rt, 'note', `Slack message exceeds Block Kit limits: ${problems.join('; ')}`);
+    const hash = fingerprintOf(JSON.stringify(message));
+    const pending = rt.state.timeline.filter(
+      (e) => (e.seq ?? 0) > slack.postedSeq && THREAD_KINDS.has(e.kind),
+    );
+
+    try {
+      if (!slack.ts) {
+        const ref = await act(rt, () =>
+          quick.notifySlack({ channel: slack.channel, text: message.text, blocks: message.blocks }),
+        );
+        slack.channel = ref.channel;
+        slack.ts = ref.ts;
+        slack.renderedHash = hash;
+        failures = 0;
+        continue;
+      }
+      if (hash !== slack.renderedHash) {
+        await act(rt, () =>
+          quick.updateSlackMessage({
+            channel: slack.channel,
+            ts: slack.ts!,
+            text: message.text,
+            blocks: message.blocks,
+          }),
+        );
+        slack.renderedHash = hash;
+      }
+      if (pending.length > 0) {
+        const batch = pending.slice(0, MAX_THREAD_LINES);
+        const lines = batch.map((e) => `${e.at.slice(11, 19)} ${e.text}`);
+        const reply: SlackMessage = renderThreadUpdate(lines);
+        await act(rt, () =>
+          quick.notifySlack({
+            channel: slack.channel,
+            threadTs: slack.ts!,
+            text: reply.text,
+            blocks: reply.blocks,
+          }),
+        );
+        slack.postedSeq = batch[batch.length - 1]!.seq ?? slack.postedSeq;
+      }
+      failures = 0;
+    } catch (err) {
+      failures += 1;
+      const failure = failureMessage(err);
+      if (
+        !slack.ts &&
+        !slack.fellBack &&
+        slack.channel !== fallback &&
+        (failure.type === ErrorType.NotFound || failure.type === ErrorType.Rejected)
+      ) {
+        slack.fellBack = true;
+        note(
+          rt,
+          'notification_failed',
+          `Slack channel ${slack.channel} unusable (${failure.message}); falling back to ${fallback}`,
+        );
+        slack.channel = fallback;
+        continue;
+      }
+      if (
+        failure.type === ErrorType.AuthFailed ||
+        failure.type === ErrorType.NotConfigured ||
+        failures >= MAX_FAILURES
+      ) {
+        slack.disabled = failure.message;
+        note(rt, 'notification_failed', `Slack disabled for this incident: ${failure.message}`);
+        return;
+      }
+      note(rt, 'notification_failed', `Slack update failed (${failure.message}); will retry`);
+      await sleep(30_000);
+      continue;
+    }
+
+    const synced = (): boolean =>
+      fingerprintOf(JSON.stringify(renderIncidentMessage(messageModel(rt)))) === slack.renderedHash &&
+      !rt.state.timeline.some((e) => (e.seq ?? 0) > slack.postedSeq && THREAD_KINDS.has(e.kind));
+    if (rt.finished && synced()) return;
+    const version = rt.version;
+    await condition(() => rt.version !== version);
+    // Coalesce bursts (an alert storm, a runbook step finishing) into one edit.
+    await sleep(debounceMs);
+  }
+}
