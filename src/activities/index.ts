@@ -78,7 +78,10 @@ export function createActivities(deps: ActivityDeps) {
     ...createPeopleActivities(deps.people),
     ...(deps.store
       ? createLearnActivities({ ...deps.learn, store: deps.store, clock })
-      : notConfigured(createLearnActivities({ store: unused, clock }), 'the incident store is not configured')),
+      : notConfigured(
+          createLearnActivities({ store: unused, clock }),
+          'the incident store is not configured',
+        )),
     ...airflow,
     ...prometheus,
     ...kube,
@@ -90,7 +93,12 @@ export function createActivities(deps: ActivityDeps) {
     ...(deps.dataQuality
       ? createDataQualityActivities({ ...deps.dataQuality, clock })
       : notConfigured(
-          createDataQualityActivities({ checkSets: () => ({}), env: () => undefined, results: unused, clock }),
+          createDataQualityActivities({
+            checkSets: () => ({}),
+            env: () => undefined,
+            results: unused,
+            clock,
+          }),
           'data-quality checks are not configured',
         )),
   };

@@ -23,7 +23,7 @@ export interface TestWorkerOptions {
  */
 export async function startTestWorker(env: TestWorkflowEnvironment, options: TestWorkerOptions) {
   const vars: Record<string, string> = { ...options.env };
-  const workerEnv: Env = loadEnv(vars as NodeJS.ProcessEnv);
+  const workerEnv: Env = loadEnv(vars);
   const config = options.config ?? shippedConfig;
   const worker = await Worker.create({
     connection: env.nativeConnection,
