@@ -11,6 +11,7 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { Registry } from 'prom-client';
 import { buildApp } from '../src/api/app';
+import { createIncidentActions } from '../src/api/incident-actions';
 import { ingestTokenHook } from '../src/api/ingest-auth';
 import { createMemoryDeploymentRecorder } from '../src/api/memory-deployments';
 import { loadConfig } from '../src/config/load-config';
@@ -132,6 +133,7 @@ async function main(): Promise<void> {
   const app = buildApp({
     temporal,
     starter,
+    actions: createIncidentActions({ temporal }),
     metrics,
     registry,
     requireIngestToken: ingestTokenHook('bench-token', metrics),

@@ -1,5 +1,6 @@
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { buildApp } from './api/app';
+import { createIncidentActions } from './api/incident-actions';
 import { ingestTokenHook } from './api/ingest-auth';
 import { storeDeploymentRecorder } from './api/store-deployments';
 import { buildActivities, featuresFrom, openStore } from './composition';
@@ -92,6 +93,7 @@ async function main(): Promise<void> {
       {
         temporal,
         starter,
+        actions: createIncidentActions({ temporal, ...(store ? { store } : {}) }),
         metrics,
         registry,
         requireIngestToken: ingestTokenHook(env.INCIDENTFLOW_INGEST_TOKEN, metrics),

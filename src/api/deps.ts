@@ -3,6 +3,7 @@ import type { Registry } from 'prom-client';
 import type { Store } from '../adapters/store';
 import type { AlertSource } from '../domain/alert';
 import type { DeploymentEvent } from '../domain/generic-alert';
+import type { IncidentActions } from './incident-actions';
 import type { IncidentStarter } from '../ingest/incident-starter';
 import type { ApiMetrics } from '../metrics/registry';
 import type { TemporalClient } from '../temporal/client';
@@ -11,6 +12,8 @@ import type { TemporalClient } from '../temporal/client';
 export interface AppDeps {
   temporal: TemporalClient;
   starter: IncidentStarter;
+  /** People's actions on incidents (signals + outcomes), listing and views. */
+  actions: IncidentActions;
   metrics: ApiMetrics;
   registry: Registry;
   /** onRequest hook enforcing `INCIDENTFLOW_INGEST_TOKEN` (counts rejections under `source`). */

@@ -3,6 +3,7 @@ import { Registry } from 'prom-client';
 import type { Store } from '../../src/adapters/store';
 import { buildApp } from '../../src/api/app';
 import type { DeploymentRecorder } from '../../src/api/deps';
+import { createIncidentActions } from '../../src/api/incident-actions';
 import { ingestTokenHook } from '../../src/api/ingest-auth';
 import { createMemoryDeploymentRecorder } from '../../src/api/memory-deployments';
 import { storeDeploymentRecorder } from '../../src/api/store-deployments';
@@ -59,6 +60,7 @@ export function buildTestApp(options: TestAppOptions) {
     {
       temporal,
       starter,
+      actions: createIncidentActions({ temporal, ...(options.store ? { store: options.store } : {}) }),
       metrics,
       registry,
       requireIngestToken: ingestTokenHook(options.token, metrics),
