@@ -134,6 +134,8 @@ export interface IncidentView {
     highestLevel: number;
     nextAt?: string;
     next?: string;
+    /** When each level of the current round was paged (RFC 3339), by level number. */
+    pagedAt: Record<string, string>;
     pages: PageLogEntry[];
   };
   runbook?: RunbookRunState;
@@ -184,6 +186,9 @@ export function toView(
             level: state.escalation.level,
             highestLevel: state.escalation.highestLevel,
             ...(next ? { nextAt: new Date(next.at).toISOString(), next: next.summary } : {}),
+            pagedAt: Object.fromEntries(
+              Object.entries(state.escalation.pagedAt).map(([level, at]) => [level, new Date(at).toISOString()]),
+            ),
             pages: state.escalation.pages,
           },
         }

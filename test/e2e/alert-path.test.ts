@@ -11,7 +11,6 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
 import { parse, stringify } from 'yaml';
 import { incidentQuery } from '../../src/workflows/definitions';
 import {
@@ -37,7 +36,8 @@ import {
   substituteGrafanaVariables,
 } from '../helpers/deploy-files';
 import { type ManagedServer, startAlertmanager, startPrometheus } from '../helpers/prometheus-stack';
-import { devServerEnv, eventually, uniqueTaskQueue, workflowBundle } from '../helpers/temporal';
+import { devServerEnv, eventually, uniqueTaskQueue } from '../helpers/temporal';
+import { startTestWorker } from '../helpers/worker';
 
 const TOKEN = 'e2e-ingest-token';
 /** The DAG whose failure rate spikes; unique so a reused Temporal server never holds its incident. */
@@ -47,8 +47,7 @@ const DASHBOARD_DAG = 'customer_etl';
 const RULE = 'AirflowTaskFailureRateHigh';
 
 let env: TestWorkflowEnvironment;
-let worker: Worker;
-let running: Promise<void>;
+let worker: Awaited<ReturnType<typeof startTestWorker>>;
 let testApp: ReturnType<typeof buildTestApp>;
 let apiUrl: string;
 let exporter: StatsdExporterDouble;
@@ -210,13 +209,7 @@ function prometheusConfig(alertmanagerAddress: string): string {
 
 beforeAll(async () => {
   env = await devServerEnv();
-  worker = await Worker.create({
-    connection: env.nativeConnection,
-    taskQueue,
-    workflowBundle: await workflowBundle(),
-    activities: {},
-  });
-  running = worker.run();
+  worker = await startTestWorker(env, { taskQueue });
   testApp = buildTestApp({
     address: process.env.TEMPORAL_TEST_ADDRESS!,
     taskQueue,
@@ -245,8 +238,7 @@ afterAll(async () => {
   await alertmanager?.stop();
   await exporter?.close();
   await testApp?.close();
-  worker?.shutdown();
-  await running;
+  await worker?.stop();
   await env?.teardown();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });

@@ -7,32 +7,25 @@ import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
 import { incidentQuery } from '../../src/workflows/definitions';
 import { buildTestApp } from '../helpers/app';
 import { freePort } from '../helpers/ports';
-import { devServerEnv, eventually, uniqueTaskQueue, workflowBundle } from '../helpers/temporal';
+import { devServerEnv, eventually, uniqueTaskQueue } from '../helpers/temporal';
+import { startTestWorker } from '../helpers/worker';
 
 const TOKEN = 'airflow-callback-token';
 const AIRFLOW_DIR = resolve(__dirname, '../../integrations/airflow');
 const DRIVER = resolve(AIRFLOW_DIR, 'tests/run_callback.py');
 
 let env: TestWorkflowEnvironment;
-let worker: Worker;
-let running: Promise<void>;
+let worker: Awaited<ReturnType<typeof startTestWorker>>;
 let testApp: ReturnType<typeof buildTestApp>;
 let apiUrl: string;
 const taskQueue = uniqueTaskQueue('airflow-cb');
 
 beforeAll(async () => {
   env = await devServerEnv();
-  worker = await Worker.create({
-    connection: env.nativeConnection,
-    taskQueue,
-    workflowBundle: await workflowBundle(),
-    activities: {},
-  });
-  running = worker.run();
+  worker = await startTestWorker(env, { taskQueue });
   testApp = buildTestApp({
     address: process.env.TEMPORAL_TEST_ADDRESS!,
     taskQueue,
@@ -45,8 +38,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await testApp?.close();
-  worker?.shutdown();
-  await running;
+  await worker?.stop();
   await env?.teardown();
 });
 

@@ -65,7 +65,7 @@ export async function runEscalation(rt: Runtime): Promise<void> {
           },
         );
       } else {
-        await page(rt, policy, esc, levels, request.reason);
+        await page(rt, policy, esc, levels, request.reason, now());
       }
       continue;
     }
@@ -105,7 +105,9 @@ export async function runEscalation(rt: Runtime): Promise<void> {
           : plan.reason === 'repeat'
             ? 'repeat'
             : 'not acknowledged';
-    await page(rt, policy, esc, plan.levels, reason);
+    // Levels are recorded at their due time, so the ladder keeps its schedule even when a page went out late
+    // (a worker restart): the next level stays due relative to when this one was due.
+    await page(rt, policy, esc, plan.levels, reason, Math.min(plan.at, now()));
   }
   delete rt.nextEscalation;
   if (esc.pagerDutyTriggered && rt.features.pagerduty) {
@@ -136,8 +138,9 @@ async function page(
   esc: IncidentEscalation,
   levels: number[],
   reason: string,
+  at: number,
 ): Promise<void> {
-  markPaged(policy, esc, levels, now());
+  markPaged(policy, esc, levels, at);
   esc.pending.push(...levels.map((level) => ({ level, reason })));
   touch(rt, true);
   await sendPending(rt, policy, esc);
