@@ -187,7 +187,10 @@ export function toView(
             highestLevel: state.escalation.highestLevel,
             ...(next ? { nextAt: new Date(next.at).toISOString(), next: next.summary } : {}),
             pagedAt: Object.fromEntries(
-              Object.entries(state.escalation.pagedAt).map(([level, at]) => [level, new Date(at).toISOString()]),
+              Object.entries(state.escalation.pagedAt).map(([level, at]) => [
+                level,
+                new Date(at).toISOString(),
+              ]),
             ),
             pages: state.escalation.pages,
           },
