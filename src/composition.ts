@@ -132,6 +132,7 @@ export function buildActivities(options: BuildActivitiesOptions) {
       kubectl = createKubectl({
         path: resolveTool('kubectl'),
         ...(env.KUBE_CONTEXT ? { context: env.KUBE_CONTEXT } : {}),
+        ...(env.KUBECONFIG ? { kubeconfig: env.KUBECONFIG } : {}),
         allow: config().kubernetes,
         defaultTimeoutMs: 30_000,
       });

@@ -47,6 +47,7 @@ export const Env = z.object({
   GRAFANA_URL: optionalUrl,
   KUBECTL_PATH: optionalString,
   KUBE_CONTEXT: optionalString,
+  KUBECONFIG: optionalString,
   TWILIO_ACCOUNT_SID: optionalString,
   TWILIO_AUTH_TOKEN: optionalString,
   TWILIO_FROM_NUMBER: optionalString,
