@@ -6,7 +6,7 @@ import type { Store } from '../adapters/store';
 import { ErrorType } from '../domain/errors';
 import { createAirflowActivities } from './airflow.activities';
 import { createAlertmanagerActivities } from './alertmanager.activities';
-import type { Clock } from './clock';
+import { type Clock, systemClock } from './clock';
 import { createDataQualityActivities, type DataQualityDeps } from './data-quality.activities';
 import { createHttpActivities } from './http.activities';
 import { createKubeActivities } from './kube.activities';
@@ -67,8 +67,10 @@ export function createActivities(deps: ActivityDeps) {
         createPrometheusActivities({ prometheus: unused, clock }),
         'Prometheus is not configured (PROMETHEUS_URL)',
       );
+  // kubectl waits in real time (a real process, a real API server): its heartbeats pace on the wall clock
+  // even when a test drives the polling activities with a time-skipping clock.
   const kube = deps.kubectl
-    ? createKubeActivities({ kubectl: deps.kubectl, clock })
+    ? createKubeActivities({ kubectl: deps.kubectl, clock: systemClock })
     : notConfigured(
         createKubeActivities({ kubectl: unused, clock }),
         'kubectl is not available (KUBECTL_PATH / config/kubernetes.yaml)',

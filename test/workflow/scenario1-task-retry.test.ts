@@ -5,7 +5,6 @@
  * Real activities against the Airflow and Slack doubles, on the time-skipping server.
  */
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Clock } from '../../src/activities/clock';
 import { alertFromGeneric, GenericAlert } from '../../src/domain/generic-alert';
 import type { IncidentView } from '../../src/domain/incident-view';
 import { createIncidentStarter, defaultIncidentSettings } from '../../src/ingest/incident-starter';
@@ -16,6 +15,7 @@ import { startAirflowDouble, type AirflowDouble } from '../doubles/airflow-doubl
 import { startSlackDouble, type SlackDouble } from '../doubles/slack-double';
 import { shippedConfig } from '../helpers/app';
 import { timeSkippingEnv, uniqueTaskQueue } from '../helpers/temporal';
+import { skippingClock } from '../helpers/skipping-clock';
 import { registerSearchAttributes } from '../helpers/time-skipping';
 import { startTestWorker } from '../helpers/worker';
 
@@ -35,18 +35,6 @@ afterAll(async () => {
   await env?.teardown();
 });
 
-/** Activity time that moves with the time-skipping server, so polling waits skip too. */
-function skippingClock(): Clock {
-  let skipped = 0;
-  return {
-    now: () => Date.now() + skipped,
-    sleep: async (ms) => {
-      await env.sleep(ms);
-      skipped += ms;
-    },
-  };
-}
-
 describe.each(['v1', 'v2'] as const)('seed scenario 1 on Airflow API %s', (apiVersion) => {
   let airflow: AirflowDouble;
   let worker: Awaited<ReturnType<typeof startTestWorker>>;
@@ -65,7 +53,7 @@ describe.each(['v1', 'v2'] as const)('seed scenario 1 on Airflow API %s', (apiVe
     airflow.scriptTask('customer_etl', 'transform', { outcomes: ['failed', 'success'] });
     worker = await startTestWorker(env, {
       taskQueue,
-      clock: skippingClock(),
+      clock: await skippingClock(env),
       env: {
         AIRFLOW_BASE_URL: airflow.url,
         AIRFLOW_USERNAME: 'admin',
