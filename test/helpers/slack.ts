@@ -1,5 +1,4 @@
 import { Registry } from 'prom-client';
-import type { SlackClient } from '../../src/adapters/slack';
 import { buildApp } from '../../src/api/app';
 import type { AppDeps } from '../../src/api/deps';
 import {
@@ -14,6 +13,7 @@ import { createMemoryDeploymentRecorder } from '../../src/api/memory-deployments
 import {
   createSlackHandlers,
   type SlackHandlersOptions,
+  type SlackIncidentPort,
   type SlackLogger,
 } from '../../src/api/slack/handlers';
 import { signSlackRequest } from '../../src/api/slack/signature';
@@ -302,11 +302,12 @@ export function captureLogs(): { lines: string[]; log: SlackLogger; stream: { wr
 }
 
 /**
- * The real API with the Slack endpoints wired to a fake port and a Slack client (the Slack double).
- * Temporal and the incident starter are not used by `/slack/*` and are left unusable.
+ * The real API with the Slack endpoints wired to a port (the fake, or the real one in integration tests)
+ * and a Slack client (the Slack double). Temporal and the incident starter are not used by `/slack/*`
+ * and are left unusable.
  */
 export function buildSlackApp(opts: {
-  port: FakeIncidentPort;
+  port: SlackIncidentPort;
   client?: SlackHandlersOptions['client'];
   secret?: string;
   handlerOptions?: Partial<SlackHandlersOptions>;
@@ -342,6 +343,3 @@ export function buildSlackApp(opts: {
   const app = buildApp(deps, opts.logs ? { logger: { level: 'trace', stream: opts.logs.stream } } : {});
   return { app, handlers };
 }
-
-/** The Slack client's `respond` is all the handlers need from it; the double records the posts. */
-export type SlackReplierClient = Pick<SlackClient, 'respond' | 'postEphemeral'>;
