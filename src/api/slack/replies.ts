@@ -103,7 +103,8 @@ export function formatIncidentView(v: IncidentView): string {
   const lines = [`*${escapeMrkdwn(id)}*: ${escapeMrkdwn(v.title)} (${v.severity})`];
   const facts = [`*Status:* ${v.status.replace('_', ' ')}`, `*Service:* ${escapeMrkdwn(v.service)}`];
   if (v.escalation) {
-    const next = v.escalation.next && v.escalation.nextAt ? `, next ${slackDate(v.escalation.nextAt)}` : '';
+    const e = v.escalation;
+    const next = e.nextAt ? `, next ${slackDate(e.nextAt)}${e.next ? `: ${escapeMrkdwn(e.next)}` : ''}` : '';
     facts.push(`*Escalation level:* ${v.escalation.level}${next}`);
   }
   lines.push(facts.join(' · '));

@@ -1,7 +1,7 @@
 import { createSlackHandlers, planClick } from '../../../src/api/slack/handlers';
-import { outcomeText } from '../../../src/api/slack/replies';
+import { formatIncidentView, outcomeText } from '../../../src/api/slack/replies';
 import { RequestMemory } from '../../../src/api/slack/request-memory';
-import { blockActions, captureLogs, FakeIncidentPort, value } from '../../helpers/slack';
+import { blockActions, captureLogs, FakeIncidentPort, makeView, value } from '../../helpers/slack';
 
 const I = 'incident:svc:key';
 
@@ -117,5 +117,56 @@ describe('createSlackHandlers', () => {
     const handlers = createSlackHandlers({ actions: port, log: captureLogs().log });
     expect(await handlers.handleInteraction({ type: 'block_actions', actions: [] })).toEqual([]);
     expect(port.calls).toHaveLength(0);
+  });
+});
+
+describe('formatIncidentView', () => {
+  it('shows escalation, investigator, the running step and the resolution', () => {
+    const view = makeView({
+      status: 'resolved',
+      acknowledgedBy: 'Alice Kim',
+      acknowledgedAt: '2026-11-25T09:20:00.000Z',
+      investigator: 'Frank Lee',
+      automationPaused: true,
+      escalation: {
+        policy: 'default',
+        level: 2,
+        highestLevel: 2,
+        nextAt: '2026-11-25T09:40:00.000Z',
+        next: 'L3: phone the manager',
+        pages: [],
+      },
+      runbook: {
+        runId: 'increase_pool#1',
+        runbook: 'increase_pool',
+        title: 'Increase the DB pool',
+        risk: 'safe',
+        status: 'running',
+        startedAt: '2026-11-25T09:21:00.000Z',
+        startedBy: 'Alice Kim',
+        stepIndex: 1,
+        executions: 2,
+        variables: {},
+        steps: {
+          resize: { id: 'resize', type: 'action', status: 'succeeded', attempts: 1, data: {} },
+          verify: { id: 'verify', type: 'check', status: 'running', attempts: 0, data: {} },
+        },
+      },
+      resolvedAt: '2026-11-25T09:35:00.000Z',
+      resolution: { reason: 'manual', by: 'Alice Kim', note: 'pool <200>' },
+      links: { grafana: 'https://grafana/d/x' },
+    });
+    expect(formatIncidentView(view).split('\n')).toEqual([
+      '*INC-20261125-003*: customer_etl failure (P1)',
+      '*Status:* resolved · *Service:* dag-customer-etl · *Escalation level:* 2, next ' +
+        '<!date^1795599600^{date_short_pretty} {time}|2026-11-25T09:40:00.000Z>: L3: phone the manager',
+      '*Acknowledged by:* Alice Kim (<!date^1795598400^{date_short_pretty} {time}|2026-11-25T09:20:00.000Z>)',
+      '*Investigating:* Frank Lee (automation paused)',
+      '*Pending approvals:* none',
+      '*Runbook:* Increase the DB pool (`increase_pool#1`) running, step `verify` running',
+      '*Resolved:* <!date^1795599300^{date_short_pretty} {time}|2026-11-25T09:35:00.000Z> by Alice Kim ' +
+        '(manual: pool &lt;200&gt;)',
+      '*Links:* <https://grafana/d/x|Grafana> · `incident:dag-customer-etl:customer_etl`',
+    ]);
   });
 });
