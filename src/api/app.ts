@@ -5,6 +5,7 @@ import { registerAlertmanagerRoutes } from './routes/alertmanager';
 import { registerGenericAlertRoutes } from './routes/generic-alerts';
 import { registerHealthRoutes } from './routes/health';
 import { registerIncidentRoutes } from './routes/incidents';
+import { registerSlackRoutes } from './routes/slack';
 
 export interface BuildAppOptions {
   /** Request body cap in bytes (413 above it). */
@@ -35,5 +36,6 @@ export function buildApp(deps: AppDeps, options: BuildAppOptions = {}): FastifyI
   registerAlertmanagerRoutes(app, deps);
   registerGenericAlertRoutes(app, deps);
   registerIncidentRoutes(app, deps);
+  registerSlackRoutes(app, deps);
   return app;
 }

@@ -5,6 +5,7 @@ import type { AlertSource } from '../domain/alert';
 import type { DeploymentEvent } from '../domain/generic-alert';
 import type { IncidentActions } from './incident-actions';
 import type { IncidentStarter } from '../ingest/incident-starter';
+import type { SlackHandlers } from './slack/handlers';
 import type { ApiMetrics } from '../metrics/registry';
 import type { TemporalClient } from '../temporal/client';
 
@@ -23,6 +24,18 @@ export interface AppDeps {
   /** The incident store (absent in an API-only process on the embedded database). */
   store?: Store;
   temporalUiUrl?: string;
+  /** Slack ChatOps endpoints; absent (no `SLACK_SIGNING_SECRET`): `/slack/*` answers 404. */
+  slack?: SlackEndpoints;
+}
+
+/** What `/slack/interactions` and `/slack/commands` need. */
+export interface SlackEndpoints {
+  /** `SLACK_SIGNING_SECRET`: verifies request signing v0. */
+  signingSecret: string;
+  /** The transport-independent handling (shared with Socket Mode). */
+  handlers: Pick<SlackHandlers, 'handleInteraction' | 'handleSlashCommand'>;
+  /** Clock for the 5-minute timestamp window (epoch ms; default `Date.now`). */
+  now?: () => number;
 }
 
 /** Records deployment markers; `created` is false for an exact repeat. */
