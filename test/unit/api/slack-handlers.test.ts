@@ -132,6 +132,7 @@ describe('formatIncidentView', () => {
         policy: 'default',
         level: 2,
         highestLevel: 2,
+        pagedAt: { 1: '2026-11-25T09:17:00.000Z', 2: '2026-11-25T09:27:00.000Z' },
         nextAt: '2026-11-25T09:40:00.000Z',
         next: 'L3: phone the manager',
         pages: [],
