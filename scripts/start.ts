@@ -82,6 +82,27 @@ function isLocal(address: string): boolean {
   return /^(localhost|127\.0\.0\.1|\[::1\]|0\.0\.0\.0):\d+$/.test(address);
 }
 
+/** Starts the Slack double (scripts/slack-double.ts) and resolves with its base URL. */
+async function startSlackDouble(): Promise<string> {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', resolve(root, 'scripts/slack-double.ts'), process.env.SLACK_DOUBLE_PORT ?? '4010'],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  void track(child, 'slack double');
+  return new Promise((resolveUrl, reject) => {
+    let buffer = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      buffer += chunk.toString();
+      const match = /SLACK_API_URL=(\S+)\/api\//.exec(buffer);
+      if (match?.[1]) resolveUrl(match[1]);
+    });
+    child.once('exit', () => reject(new Error('the Slack double did not start')));
+  });
+}
+
 async function main(): Promise<void> {
   let startedServer = false;
   if (await waitForTemporal(1_500)) {
@@ -122,12 +143,22 @@ async function main(): Promise<void> {
     }
   }
 
+  const appEnv: NodeJS.ProcessEnv = {
+    ...process.env,
+    INCIDENTFLOW_WORKER_METRICS_PORT: process.env.INCIDENTFLOW_WORKER_METRICS_PORT ?? '9464',
+  };
+  let slackDouble: string | undefined;
+  if (!process.env.SLACK_BOT_TOKEN) {
+    // No real Slack: a local Slack Web API double receives the incident messages, so the demo shows them.
+    slackDouble = await startSlackDouble();
+    appEnv.SLACK_BOT_TOKEN = 'xoxb-local-slack-double';
+    appEnv.SLACK_API_URL = `${slackDouble}/api/`;
+    appEnv.SLACK_SIGNING_SECRET ??= 'local-slack-double-signing-secret';
+  }
+
   const app = spawn(process.execPath, ['--import', 'tsx', resolve(root, 'src/main.ts')], {
     stdio: ['ignore', 'inherit', 'inherit'],
-    env: {
-      ...process.env,
-      INCIDENTFLOW_WORKER_METRICS_PORT: process.env.INCIDENTFLOW_WORKER_METRICS_PORT ?? '9464',
-    },
+    env: appEnv,
   });
   void track(app, 'incidentflow');
 
@@ -140,6 +171,7 @@ async function main(): Promise<void> {
   say(
     `  Metrics           http://localhost:${env.PORT}/metrics  (worker/SDK: http://localhost:9464/metrics)`,
   );
+  if (slackDouble) say(`  Slack (local double, no SLACK_BOT_TOKEN set)  ${slackDouble}/_double/messages`);
   say('  Demo alert        npm run demo');
 }
 

@@ -1,6 +1,9 @@
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { buildApp } from './api/app';
 import { createIncidentActions } from './api/incident-actions';
+import { createSlackHandlers } from './api/slack/handlers';
+import { startSocketMode } from './api/slack/socket-mode';
+import { createSlackClient } from './adapters/slack';
 import { ingestTokenHook } from './api/ingest-auth';
 import { storeDeploymentRecorder } from './api/store-deployments';
 import { buildActivities, featuresFrom, openStore } from './composition';
@@ -89,11 +92,25 @@ async function main(): Promise<void> {
         ...(env.GRAFANA_URL ? { grafanaUrl: env.GRAFANA_URL } : {}),
       }),
     });
+    const actions = createIncidentActions({ temporal, ...(store ? { store } : {}) });
+    const slackHandlers =
+      env.SLACK_SIGNING_SECRET || env.SLACK_APP_TOKEN
+        ? createSlackHandlers({
+            actions,
+            client: createSlackClient({
+              token: env.SLACK_BOT_TOKEN ?? '',
+              ...(env.SLACK_API_URL ? { slackApiUrl: env.SLACK_API_URL } : {}),
+            }),
+          })
+        : undefined;
     const app = buildApp(
       {
         temporal,
         starter,
-        actions: createIncidentActions({ temporal, ...(store ? { store } : {}) }),
+        actions,
+        ...(slackHandlers && env.SLACK_SIGNING_SECRET
+          ? { slack: { signingSecret: env.SLACK_SIGNING_SECRET, handlers: slackHandlers } }
+          : {}),
         metrics,
         registry,
         requireIngestToken: ingestTokenHook(env.INCIDENTFLOW_INGEST_TOKEN, metrics),
@@ -109,8 +126,19 @@ async function main(): Promise<void> {
     await app.listen({ port: env.PORT, host: env.HOST });
     stops.push(async () => {
       await app.close();
+      await slackHandlers?.drain();
       await temporal.close();
     });
+    if (slackHandlers && env.SLACK_APP_TOKEN) {
+      const socket = await startSocketMode({
+        appToken: env.SLACK_APP_TOKEN,
+        handlers: slackHandlers,
+        ...(env.SLACK_API_URL ? { slackApiUrl: env.SLACK_API_URL } : {}),
+        log: app.log,
+      });
+      stops.push(() => socket.stop());
+      log('Slack Socket Mode connected');
+    }
     log(`API listening on ${apiUrl}`);
   }
 

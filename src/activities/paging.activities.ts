@@ -5,6 +5,7 @@ import type { SlackBlock, SlackClient, SlackMessageRef } from '../adapters/slack
 import type { TwilioClient } from '../adapters/twilio';
 import { createWebhookSender, type WebhookSender } from '../adapters/webhook';
 import { type HttpFailure, isHttpFailure } from '../adapters/http-client';
+import { INCIDENT_CHANNEL } from '../domain/escalation-target';
 import { ErrorType } from '../domain/errors';
 import { maskPhone } from '../domain/masking';
 import type { Severity } from '../domain/severity';
@@ -172,7 +173,9 @@ export function createPagingActivities(deps: PagingDeps) {
           address: channelAddress(channel),
           send: async () => refId(await slack.postMessage({ channel, ...message })),
         });
-        const channel = 'slack_channel' in req.target ? req.target.slack_channel : resolved.slackChannel;
+        const named = 'slack_channel' in req.target ? req.target.slack_channel : resolved.slackChannel;
+        // `$incident` names the incident's own channel, which the request carries.
+        const channel = named === INCIDENT_CHANNEL ? req.slackChannel : named;
         if (channel) return [toChannel(channel)];
         const deliveries = resolved.people.map((p): Delivery => {
           const user = p.slackUserId;

@@ -575,3 +575,13 @@ describe('notifySlack and updateSlackMessage', () => {
     expect(JSON.stringify([failure.message, failure.details])).not.toContain('xoxb-');
   });
 });
+
+describe('pageTarget to the incident channel', () => {
+  it('posts a `$incident` Slack target to the channel the request names', async () => {
+    const result = await activities().pageTarget(
+      request({ channel: 'slack', target: { slack_channel: '$incident' }, slackChannel: '#data-incidents' }),
+    );
+    expect(result.status).toBe('sent');
+    expect(slack.callsTo('chat.postMessage').map((c) => c.body.channel)).toEqual(['#data-incidents']);
+  });
+});
