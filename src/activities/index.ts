@@ -1,9 +1,11 @@
 import { ApplicationFailure } from '@temporalio/common';
+import { Registry } from 'prom-client';
 import type { AirflowClient } from '../adapters/airflow';
 import type { Kubectl } from '../adapters/kubectl';
 import type { PrometheusClient } from '../adapters/prometheus';
 import type { Store } from '../adapters/store';
 import { ErrorType } from '../domain/errors';
+import { createEngineMetrics, type EngineMetrics } from '../metrics/engine-metrics';
 import { createAirflowActivities } from './airflow.activities';
 import { createAlertmanagerActivities } from './alertmanager.activities';
 import { type Clock, systemClock } from './clock';
@@ -11,6 +13,7 @@ import { createDataQualityActivities, type DataQualityDeps } from './data-qualit
 import { createHttpActivities } from './http.activities';
 import { createKubeActivities } from './kube.activities';
 import { createLearnActivities, type LearnDeps } from './learn.activities';
+import { createMetricsActivities } from './metrics.activities';
 import { createPagingActivities, type PagingDeps } from './paging.activities';
 import { createPeopleActivities, type PeopleDeps } from './people.activities';
 import { createPrometheusActivities } from './prometheus.activities';
@@ -32,6 +35,11 @@ export interface ActivityDeps {
   kubectl?: Kubectl;
   alertmanagerUrl?: string;
   dataQuality?: Omit<DataQualityDeps, 'clock'>;
+  /**
+   * Engine metrics on the worker's registry. Absent: `recordIncidentMetrics` still exists (workflows call
+   * it unconditionally) and counts into a private registry nobody scrapes.
+   */
+  metrics?: EngineMetrics;
 }
 
 /** Replaces every activity of a group with one that fails for good, naming what is not configured. */
@@ -75,7 +83,11 @@ export function createActivities(deps: ActivityDeps) {
         createKubeActivities({ kubectl: unused, clock }),
         'kubectl is not available (KUBECTL_PATH / config/kubernetes.yaml)',
       );
+  const metrics =
+    deps.metrics ??
+    createEngineMetrics(new Registry(), { incidentTypes: [], severities: [], runbooks: {}, channels: [] });
   return {
+    ...createMetricsActivities(metrics),
     ...createPagingActivities({ ...deps.paging, clock }),
     ...createPeopleActivities(deps.people),
     ...(deps.store

@@ -30,6 +30,7 @@ export const Env = z.object({
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
     .default('info'),
   INCIDENTFLOW_WORKER_METRICS_PORT: Port.optional(),
+  INCIDENTFLOW_WORKER_APP_METRICS_PORT: Port.optional(),
   DATABASE_URL: optionalString,
   INCIDENTFLOW_DATA_DIR: z.string().default('.data'),
   INCIDENTFLOW_TIME_ZONE: z.string().default('UTC'),

@@ -144,8 +144,6 @@ function seedMetrics(x: StatsdExporterDouble): void {
     { severity: 'P2', incident_type: 'sla_miss', service: DASHBOARD_DAG },
     1,
   );
-  x.set('incidentflow_oncall_info', { schedule: 'data-platform', role: 'primary', person: 'alice' }, 1);
-  x.set('incidentflow_oncall_info', { schedule: 'data-platform', role: 'secondary', person: 'bob' }, 1);
   airflowActivity(x, 0);
 }
 

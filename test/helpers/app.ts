@@ -10,6 +10,8 @@ import { storeDeploymentRecorder } from '../../src/api/store-deployments';
 import { type AppConfig, loadConfig } from '../../src/config/load-config';
 import type { RoutingConfig } from '../../src/domain/routing';
 import { createIncidentStarter, defaultIncidentSettings } from '../../src/ingest/incident-starter';
+import { createApiCollectors } from '../../src/metrics/collectors';
+import { openIncidentsFromTemporal } from '../../src/metrics/open-incidents';
 import { createApiMetrics } from '../../src/metrics/registry';
 import { createTemporalClient, type TemporalClient } from '../../src/temporal/client';
 import type { IncidentSettings } from '../../src/workflows/definitions';
@@ -27,6 +29,10 @@ export interface TestAppOptions {
   bodyLimit?: number;
   callTimeoutMs?: number;
   store?: Store;
+  /** Registry behind `/metrics` (e.g. one that also holds engine metrics); a fresh one by default. */
+  registry?: Registry;
+  /** Cache period of the open-incidents listing. Default 500 ms, so tests see changes quickly. */
+  collectorCacheTtlMs?: number;
 }
 
 /**
@@ -35,7 +41,7 @@ export interface TestAppOptions {
  */
 export function buildTestApp(options: TestAppOptions) {
   const temporal: TemporalClient = createTemporalClient(options.address, 'default');
-  const registry = new Registry();
+  const registry = options.registry ?? new Registry();
   const metrics = createApiMetrics(registry);
   const memoryDeployments = createMemoryDeploymentRecorder();
   const deployments: DeploymentRecorder = options.store
@@ -45,6 +51,14 @@ export function buildTestApp(options: TestAppOptions) {
     ...(options.config ?? shippedConfig),
     ...(options.routing ? { routing: options.routing } : {}),
   };
+  // Like production, but open incidents are those of this test's task queue only (the server is shared).
+  createApiCollectors(registry, {
+    listOpenIncidents: openIncidentsFromTemporal(temporal, {
+      andQuery: `TaskQueue = '${options.taskQueue}'`,
+    }),
+    oncall: () => config.oncall,
+    cacheTtlMs: options.collectorCacheTtlMs ?? 500,
+  });
   const starter = createIncidentStarter({
     temporal,
     taskQueue: options.taskQueue,

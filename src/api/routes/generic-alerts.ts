@@ -8,22 +8,22 @@ import {
 } from '../../domain/generic-alert';
 import type { AppDeps } from '../deps';
 import { parseOr400 } from '../errors';
-import { ingestAlerts } from './ingest-common';
+import { ingestAlerts, ingestRouteOptions } from './ingest-common';
 
 /**
  * `POST /api/v1/alerts` (generic alerts: Airflow callbacks, scripts) and `POST /api/v1/events/deployments`
  * (deployment markers for correlation). Same bearer token as the Alertmanager webhook.
  */
 export function registerGenericAlertRoutes(app: FastifyInstance, deps: AppDeps): void {
-  app.post('/api/v1/alerts', { onRequest: deps.requireIngestToken('generic') }, async (req, reply) => {
-    const rejected = (): void => deps.metrics.alertsReceived.inc({ source: 'generic', outcome: 'rejected' });
+  // Refusals are counted under `generic`: the body (which may say `airflow`) is not trusted before it parses.
+  app.post('/api/v1/alerts', ingestRouteOptions(deps, 'generic'), async (req, reply) => {
     const items = isGenericAlertBatch(req.body)
-      ? parseOr400(GenericAlertBatch, req.body, 'alert batch', rejected).alerts
-      : [parseOr400(GenericAlert, req.body, 'alert', rejected)];
+      ? parseOr400(GenericAlertBatch, req.body, 'alert batch').alerts
+      : [parseOr400(GenericAlert, req.body, 'alert')];
     const now = new Date().toISOString();
     const alerts = items.map((a) => alertFromGeneric(a, now));
     const source = alerts.every((a) => a.source === 'airflow') ? 'airflow' : 'generic';
-    const result = await ingestAlerts(deps, source, alerts);
+    const result = await ingestAlerts(deps, source, alerts, () => reply.elapsedTime / 1000);
     return reply.status(202).send(result);
   });
 
