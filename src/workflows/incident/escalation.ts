@@ -13,7 +13,7 @@ import {
 import type { Channel, EscalationTarget, PolicySnapshot } from '../../domain/escalation-policy';
 import type { IncidentEscalation, PageLogEntry } from '../../domain/incident-view';
 import { paging } from './proxies';
-import { act, failureMessage, isClosed, note, now, nowIso, type Runtime, touch } from './runtime';
+import { act, emit, failureMessage, isClosed, note, now, nowIso, type Runtime, touch } from './runtime';
 
 const MAX_PAGE_LOG = 200;
 
@@ -141,6 +141,8 @@ async function page(
   at: number,
 ): Promise<void> {
   markPaged(policy, esc, levels, at);
+  for (const level of levels)
+    emit(rt, { kind: 'escalated', incidentType: rt.state.incidentType, severity: rt.state.severity, level });
   esc.pending.push(...levels.map((level) => ({ level, reason })));
   touch(rt, true);
   await sendPending(rt, policy, esc);
@@ -291,6 +293,7 @@ async function sendPage(
     ...(result.error ? { error: result.error.message } : result.reason ? { error: result.reason } : {}),
   });
   if (channel === 'pagerduty' && result.status === 'sent') esc.pagerDutyTriggered = true;
+  emit(rt, { kind: 'paged', channel, outcome: result.status });
   if (result.status === 'sent') {
     note(rt, 'paged', `Paged ${targetLabel(target)} by ${channel} (L${level}): ${recipients.join(', ')}`, {
       actor: 'system',

@@ -27,6 +27,7 @@ import { runAction, StepInputError } from './actions';
 import { quick } from './proxies';
 import {
   act,
+  emit,
   failureMessage,
   isClosed,
   note,
@@ -154,6 +155,12 @@ export async function runRunbooks(rt: Runtime): Promise<void> {
   }
   const run = rt.state.runbook;
   if (run?.status === 'running') {
+    emit(rt, {
+      kind: 'runbook',
+      runbook: run.runbook,
+      incidentType: rt.state.incidentType,
+      outcome: 'cancelled',
+    });
     run.status = 'cancelled';
     run.finishedAt = nowIso();
     run.outcomeReason = 'incident resolved';
@@ -189,6 +196,9 @@ async function executeRun(rt: Runtime, run: RunbookRunState): Promise<void> {
     if (outcome === CLOSED) return;
     run.executions += 1;
     st.finishedAt = nowIso();
+    emit(rt, { kind: 'step', runbook: run.runbook, step: step.id, outcome });
+    if (step.type === 'approval' && outcome === 'timed_out')
+      emit(rt, { kind: 'approval', runbook: run.runbook, decision: 'timed_out' });
     progress(rt);
     const move = nextMove(runbook, run.stepIndex, outcome);
     if (move.kind === 'step') {
@@ -215,6 +225,7 @@ function finishRun(
   run.finishedAt = nowIso();
   run.escalate = escalate;
   run.outcomeReason = reason;
+  emit(rt, { kind: 'runbook', runbook: run.runbook, incidentType: rt.state.incidentType, outcome: status });
   if (status === 'succeeded') {
     rt.state.mitigatedAt ??= nowIso();
     note(rt, 'step_succeeded', `Runbook ${run.runbook} succeeded`, {

@@ -3,6 +3,7 @@ import { DEFAULT_INTAKE_LIMITS, type IntakeLimits, isClosedStatus, record } from
 import type { IncidentState } from '../../domain/incident-view';
 import type { IncidentStatus } from '../../domain/incident';
 import type { TimelineEntry, TimelineKind } from '../../domain/timeline';
+import type { IncidentMetricEvent } from '../../domain/incident-metrics';
 import type { ActionOutcome, IncidentFeatures, IncidentInput } from '../definitions';
 
 /**
@@ -31,6 +32,9 @@ export interface Runtime {
   signalsThisRun: number;
   /** Set once the incident resolved and its closing work is done: the parts finish their last sync. */
   finished: boolean;
+  /** Engine metric events not yet flushed to the worker's registry (off for v1 runs). */
+  metricEvents: IncidentMetricEvent[];
+  metricsEnabled: boolean;
 }
 
 const OUTCOMES_CAPACITY = 200;
@@ -55,6 +59,8 @@ export function createRuntime(input: IncidentInput, state: IncidentState): Runti
     outcomes: [],
     signalsThisRun: 0,
     finished: false,
+    metricEvents: [],
+    metricsEnabled: false,
   };
 }
 
@@ -135,4 +141,12 @@ export function failureMessage(err: unknown): { type: string; message: string } 
   const message = typeof e?.message === 'string' ? e.message : String(err);
   if (type === 'Error') log.warn('activity failed', { message });
   return { type, message };
+}
+
+/** Queues an engine metric event; the main loop flushes the queue with one local activity. */
+export function emit(rt: Runtime, event: IncidentMetricEvent): void {
+  if (!rt.metricsEnabled) return;
+  rt.metricEvents.push(event);
+  if (rt.metricEvents.length > 200) rt.metricEvents.splice(0, rt.metricEvents.length - 200);
+  touch(rt);
 }

@@ -35,7 +35,18 @@ import { runEscalation } from './escalation';
 import { finishLearning, runLearn } from './learn';
 import { runReconcile } from './reconcile';
 import { runRunbooks } from './runbook';
-import { createRuntime, isClosed, note, nowIso, progress, remember, type Runtime, touch } from './runtime';
+import { local } from './proxies';
+import {
+  createRuntime,
+  emit,
+  isClosed,
+  note,
+  nowIso,
+  progress,
+  remember,
+  type Runtime,
+  touch,
+} from './runtime';
 
 const PROCESSED_REQUESTS_CAPACITY = 500;
 
@@ -131,6 +142,12 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentOu
     state.acknowledgedAt = nowIso();
     state.acknowledgedBy = who;
     if (state.status === 'triggered') state.status = 'investigating';
+    emit(rt, {
+      kind: 'acknowledged',
+      incidentType: state.incidentType,
+      severity: state.severity,
+      ttaSeconds: Math.max(0, (Date.parse(state.acknowledgedAt) - Date.parse(state.openedAt)) / 1000),
+    });
     note(rt, 'acknowledged', `Acknowledged by ${who}${signal.comment ? `: ${signal.comment}` : ''}`, {
       actor: who,
       data: { via: signal.via ?? null },
@@ -185,6 +202,10 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentOu
       return;
     }
     const outcome = applyDecision(approval, signal, at);
+    const runbookName = state.runbook?.runbook ?? 'unknown';
+    if (outcome.kind === 'refused') emit(rt, { kind: 'approval', runbook: runbookName, decision: 'refused' });
+    if (outcome.kind === 'recorded')
+      emit(rt, { kind: 'approval', runbook: runbookName, decision: signal.decision });
     if (outcome.kind === 'refused') {
       note(
         rt,
@@ -295,7 +316,23 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentOu
           ? 'its alerts are no longer active in Alertmanager'
           : (resolution.note ?? 'manual');
     note(rt, 'resolved', `Resolved${who}: ${why}`, { actor: resolution.by ?? 'system' });
+    emit(rt, {
+      kind: 'resolved',
+      incidentType: state.incidentType,
+      severity: state.severity,
+      service: state.service,
+      resolution: resolution.reason,
+      ttrSeconds: Math.max(0, (Date.parse(at) - Date.parse(state.openedAt)) / 1000),
+      highestLevel: state.escalation?.highestLevel ?? 0,
+    });
     touch(rt, true);
+  }
+
+  /** Sends queued metric events to the worker's registry (a failure never affects the incident). */
+  async function flushMetrics(): Promise<void> {
+    if (rt.metricEvents.length === 0) return;
+    const events = rt.metricEvents.splice(0, rt.metricEvents.length);
+    await local.recordIncidentMetrics({ events }).catch(() => undefined);
   }
 
   // Web UI: search attributes change only on state changes; current details on any change.
@@ -378,6 +415,15 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentOu
 
   const withParts = patched(PARTS_PATCH);
   const parts: Promise<void>[] = [];
+  rt.metricsEnabled = withParts;
+  if (withParts && !input.carried) {
+    emit(rt, {
+      kind: 'opened',
+      incidentType: state.incidentType,
+      severity: state.severity,
+      service: state.service,
+    });
+  }
   if (withParts) {
     let diagnosed = state.learn?.diagnoses !== undefined;
     parts.push(
@@ -405,8 +451,10 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentOu
   const graceMs = input.settings.autoResolveGraceMs;
   while (!isClosed(rt)) {
     publish();
+    await flushMetrics();
     if (shouldContinueAsNew()) {
       rt.draining = true;
+      await flushMetrics();
       await condition(() => rt.inFlight === 0 && allHandlersFinished());
       state.runs += 1;
       await continueAsNew<typeof incidentWorkflow>({ ...input, carried: state, pendingAlerts: [] });
@@ -437,6 +485,7 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentOu
     touch(rt);
     await Promise.all(parts);
     publish();
+    await flushMetrics();
   }
 
   await condition(allHandlersFinished);
