@@ -8,6 +8,7 @@ import { createAirflowActivities } from './airflow.activities';
 import { createAlertmanagerActivities } from './alertmanager.activities';
 import type { Clock } from './clock';
 import { createDataQualityActivities, type DataQualityDeps } from './data-quality.activities';
+import { createDataQualityAlertActivities, type DataQualityAlertDeps } from './data-quality-alert.activities';
 import { createHttpActivities } from './http.activities';
 import { createKubeActivities } from './kube.activities';
 import { createLearnActivities, type LearnDeps } from './learn.activities';
@@ -32,6 +33,8 @@ export interface ActivityDeps {
   kubectl?: Kubectl;
   alertmanagerUrl?: string;
   dataQuality?: Omit<DataQualityDeps, 'clock'>;
+  /** Absent when the worker has no Temporal client for the incident starter: raising DQ alerts then fails. */
+  dataQualityAlerts?: Omit<DataQualityAlertDeps, 'clock'>;
 }
 
 /** Replaces every activity of a group with one that fails for good, naming what is not configured. */
@@ -100,6 +103,17 @@ export function createActivities(deps: ActivityDeps) {
             clock,
           }),
           'data-quality checks are not configured',
+        )),
+    ...(deps.dataQualityAlerts
+      ? createDataQualityAlertActivities({ ...deps.dataQualityAlerts, clock })
+      : notConfigured(
+          createDataQualityAlertActivities({
+            starter: unused,
+            checkSets: () => ({}),
+            results: unused,
+            clock,
+          }),
+          'data-quality alerts are not configured (the worker needs the incident starter)',
         )),
   };
 }

@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { Registry } from 'prom-client';
+import { createSqlCheckResultStore } from '../../src/adapters/check-result-store';
 import type { Store } from '../../src/adapters/store';
 import { buildApp } from '../../src/api/app';
 import type { DeploymentRecorder } from '../../src/api/deps';
@@ -66,6 +67,11 @@ export function buildTestApp(options: TestAppOptions) {
       requireIngestToken: ingestTokenHook(options.token, metrics),
       deployments,
       ...(options.store ? { store: options.store } : {}),
+      checks: {
+        checkSets: () => config.checks,
+        taskQueue: options.taskQueue,
+        ...(options.store ? { results: createSqlCheckResultStore(options.store.sqlClient()) } : {}),
+      },
     },
     { bodyLimit: options.bodyLimit ?? 1_048_576 },
   );
