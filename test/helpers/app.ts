@@ -28,6 +28,8 @@ export interface TestAppOptions {
   bodyLimit?: number;
   callTimeoutMs?: number;
   store?: Store;
+  /** Bound of `POST /api/v1/checks/{name}/run?wait=true` (default 60 s). */
+  checkWaitTimeoutMs?: number;
 }
 
 /**
@@ -70,6 +72,7 @@ export function buildTestApp(options: TestAppOptions) {
       checks: {
         checkSets: () => config.checks,
         taskQueue: options.taskQueue,
+        ...(options.checkWaitTimeoutMs ? { waitTimeoutMs: options.checkWaitTimeoutMs } : {}),
         ...(options.store ? { results: createSqlCheckResultStore(options.store.sqlClient()) } : {}),
       },
     },

@@ -6,6 +6,7 @@ import {
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { type CheckSet, formatTableName, summarizeCheckSetResult } from '../../domain/data-quality';
+import { formatDuration } from '../../domain/duration';
 import { isTemporalUnavailable } from '../../temporal/client';
 import { dataQualityScheduleId } from '../../temporal/schedules';
 import type { dataQualityWorkflow } from '../../workflows';
@@ -182,7 +183,7 @@ export function registerCheckRoutes(app: FastifyInstance, deps: AppDeps): void {
         return reply.status(202).send({
           ...started,
           status: 'running',
-          message: `still running after ${Math.round(waitMs / 1000)} s; follow workflow ${workflowId}`,
+          message: `still running after ${formatDuration(waitMs)}; follow workflow ${workflowId}`,
         });
       }
       if (err instanceof WorkflowFailedError) {
