@@ -10,6 +10,7 @@ import { createAirflowActivities } from './airflow.activities';
 import { createAlertmanagerActivities } from './alertmanager.activities';
 import { type Clock, systemClock } from './clock';
 import { createDataQualityActivities, type DataQualityDeps } from './data-quality.activities';
+import { createDataQualityAlertActivities, type DataQualityAlertDeps } from './data-quality-alert.activities';
 import { createHttpActivities } from './http.activities';
 import { createKubeActivities } from './kube.activities';
 import { createLearnActivities, type LearnDeps } from './learn.activities';
@@ -40,6 +41,8 @@ export interface ActivityDeps {
    * it unconditionally) and counts into a private registry nobody scrapes.
    */
   metrics?: EngineMetrics;
+  /** Absent when the worker has no Temporal client for the incident starter: raising DQ alerts then fails. */
+  dataQualityAlerts?: Omit<DataQualityAlertDeps, 'clock'>;
 }
 
 /** Replaces every activity of a group with one that fails for good, naming what is not configured. */
@@ -114,6 +117,17 @@ export function createActivities(deps: ActivityDeps) {
             clock,
           }),
           'data-quality checks are not configured',
+        )),
+    ...(deps.dataQualityAlerts
+      ? createDataQualityAlertActivities({ ...deps.dataQualityAlerts, clock })
+      : notConfigured(
+          createDataQualityAlertActivities({
+            starter: unused,
+            checkSets: () => ({}),
+            results: unused,
+            clock,
+          }),
+          'data-quality alerts are not configured (the worker needs the incident starter)',
         )),
   };
 }

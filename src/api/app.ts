@@ -2,10 +2,12 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import type { AppDeps } from './deps';
 import { errorHandler } from './errors';
 import { registerAlertmanagerRoutes } from './routes/alertmanager';
+import { registerCheckRoutes } from './routes/checks';
 import { registerGenericAlertRoutes } from './routes/generic-alerts';
 import { registerHealthRoutes } from './routes/health';
 import { registerIncidentRoutes } from './routes/incidents';
 import { registerSlackRoutes } from './routes/slack';
+import { registerReportRoutes } from './routes/reports';
 
 export interface BuildAppOptions {
   /** Request body cap in bytes (413 above it). */
@@ -37,5 +39,7 @@ export function buildApp(deps: AppDeps, options: BuildAppOptions = {}): FastifyI
   registerGenericAlertRoutes(app, deps);
   registerIncidentRoutes(app, deps);
   registerSlackRoutes(app, deps);
+  registerCheckRoutes(app, deps);
+  registerReportRoutes(app, deps);
   return app;
 }

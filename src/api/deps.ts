@@ -1,6 +1,8 @@
 import type { onRequestHookHandler } from 'fastify';
 import type { Registry } from 'prom-client';
+import type { CheckResultStore } from '../adapters/check-result-store';
 import type { Store } from '../adapters/store';
+import type { CheckSet } from '../domain/data-quality';
 import type { AlertSource } from '../domain/alert';
 import type { DeploymentEvent } from '../domain/generic-alert';
 import type { IncidentActions } from './incident-actions';
@@ -26,6 +28,10 @@ export interface AppDeps {
   temporalUiUrl?: string;
   /** Slack ChatOps endpoints; absent (no `SLACK_SIGNING_SECRET`): `/slack/*` answers 404. */
   slack?: SlackEndpoints;
+  /** Data-quality check runs (`/api/v1/checks`); absent → those routes answer 503. */
+  checks?: CheckRunDeps;
+  /** IANA time zone of reports (default UTC). */
+  timeZone?: string;
 }
 
 /** What `/slack/interactions` and `/slack/commands` need. */
@@ -36,6 +42,18 @@ export interface SlackEndpoints {
   handlers: Pick<SlackHandlers, 'handleInteraction' | 'handleSlashCommand'>;
   /** Clock for the 5-minute timestamp window (epoch ms; default `Date.now`). */
   now?: () => number;
+}
+
+/** What the `/api/v1/checks` routes need. */
+export interface CheckRunDeps {
+  /** The configured check sets by name. */
+  checkSets: () => Readonly<Record<string, CheckSet>>;
+  /** Task queue of the worker that runs `dataQualityWorkflow`. */
+  taskQueue: string;
+  /** Stored results, for the last run of each check set (omitted from the listing when absent). */
+  results?: CheckResultStore;
+  /** Upper bound of `?wait=true` (default 60 s). */
+  waitTimeoutMs?: number;
 }
 
 /** Records deployment markers; `created` is false for an exact repeat. */

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { CronExpression } from '../domain/cron';
 
 const Port = z.coerce.number().int().min(0).max(65_535);
 const optionalString = z
@@ -34,6 +35,8 @@ export const Env = z.object({
   DATABASE_URL: optionalString,
   INCIDENTFLOW_DATA_DIR: z.string().default('.data'),
   INCIDENTFLOW_TIME_ZONE: z.string().default('UTC'),
+  INCIDENTFLOW_TUNING_REPORT_CRON: CronExpression.default('0 9 1 * *'),
+  INCIDENTFLOW_TUNING_REPORT_CHANNEL: optionalString,
   SLACK_BOT_TOKEN: optionalString,
   SLACK_SIGNING_SECRET: optionalString,
   SLACK_APP_TOKEN: optionalString,

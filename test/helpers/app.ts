@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { Registry } from 'prom-client';
+import { createSqlCheckResultStore } from '../../src/adapters/check-result-store';
 import type { Store } from '../../src/adapters/store';
 import { buildApp } from '../../src/api/app';
 import type { DeploymentRecorder } from '../../src/api/deps';
@@ -33,6 +34,8 @@ export interface TestAppOptions {
   registry?: Registry;
   /** Cache period of the open-incidents listing. Default 500 ms, so tests see changes quickly. */
   collectorCacheTtlMs?: number;
+  /** Bound of `POST /api/v1/checks/{name}/run?wait=true` (default 60 s). */
+  checkWaitTimeoutMs?: number;
 }
 
 /**
@@ -80,6 +83,12 @@ export function buildTestApp(options: TestAppOptions) {
       requireIngestToken: ingestTokenHook(options.token, metrics),
       deployments,
       ...(options.store ? { store: options.store } : {}),
+      checks: {
+        checkSets: () => config.checks,
+        taskQueue: options.taskQueue,
+        ...(options.checkWaitTimeoutMs ? { waitTimeoutMs: options.checkWaitTimeoutMs } : {}),
+        ...(options.store ? { results: createSqlCheckResultStore(options.store.sqlClient()) } : {}),
+      },
     },
     { bodyLimit: options.bodyLimit ?? 1_048_576 },
   );

@@ -15,6 +15,11 @@ export interface TestWorkerOptions {
   config?: AppConfig;
   store?: Store;
   clock?: Clock;
+  /**
+   * Real activities the production composition root builds on top of `buildActivities` (e.g. the
+   * data-quality alert activities, which need the API's incident starter); they replace same-named ones.
+   */
+  activities?: object;
 }
 
 /**
@@ -29,13 +34,16 @@ export async function startTestWorker(env: TestWorkflowEnvironment, options: Tes
     connection: env.nativeConnection,
     taskQueue: options.taskQueue,
     workflowBundle: await workflowBundle(),
-    activities: buildActivities({
-      env: workerEnv,
-      config: () => config,
-      ...(options.store ? { store: options.store } : {}),
-      ...(options.clock ? { clock: options.clock } : {}),
-      lookupEnv: (name) => vars[name],
-    }),
+    activities: {
+      ...buildActivities({
+        env: workerEnv,
+        config: () => config,
+        ...(options.store ? { store: options.store } : {}),
+        ...(options.clock ? { clock: options.clock } : {}),
+        lookupEnv: (name) => vars[name],
+      }),
+      ...options.activities,
+    },
   });
   const running = worker.run();
   return {
