@@ -21,6 +21,9 @@ import type { AppConfig } from './config/load-config';
 import { projectRoot, resolveTool } from './config/tools';
 import { INCIDENT_CHANNEL } from './domain/escalation-target';
 import { type OncallConfig, resolveTarget } from './domain/oncall';
+import type { CheckSetResult } from './domain/data-quality';
+import type { IncidentStarter } from './ingest/incident-starter';
+import type { EngineMetrics } from './metrics/engine-metrics';
 import type { IncidentFeatures } from './workflows/definitions';
 
 /** Opens the incident store (PGlite under the data dir, or PostgreSQL when DATABASE_URL is set) and migrates it. */
@@ -74,6 +77,12 @@ export function targetResolver(oncall: () => OncallConfig): TargetResolver {
 }
 
 export interface BuildActivitiesOptions {
+  /** Engine metrics on the worker's registry. */
+  metrics?: EngineMetrics;
+  /** Called with every fresh data-quality result (metrics). */
+  onCheckResult?: (result: CheckSetResult) => void;
+  /** The incident starter the worker uses to raise data-quality alerts through the alert path. */
+  starter?: Pick<IncidentStarter, 'ingest'>;
   env: Env;
   config: () => AppConfig;
   /** Absent: learning and data-quality activities fail with NotConfigured. */
@@ -167,11 +176,22 @@ export function buildActivities(options: BuildActivitiesOptions) {
     ...(prometheus ? { prometheus } : {}),
     ...(kubectl ? { kubectl } : {}),
     ...(env.ALERTMANAGER_URL ? { alertmanagerUrl: env.ALERTMANAGER_URL } : {}),
+    ...(options.metrics ? { metrics: options.metrics } : {}),
     ...(store
       ? {
           dataQuality: {
             checkSets: () => config().checks,
             env: lookup,
+            results: createSqlCheckResultStore(store.sqlClient()),
+            ...(options.onCheckResult ? { onResult: options.onCheckResult } : {}),
+          },
+        }
+      : {}),
+    ...(store && options.starter
+      ? {
+          dataQualityAlerts: {
+            starter: options.starter,
+            checkSets: () => config().checks,
             results: createSqlCheckResultStore(store.sqlClient()),
           },
         }
