@@ -82,25 +82,31 @@ function isLocal(address: string): boolean {
   return /^(localhost|127\.0\.0\.1|\[::1\]|0\.0\.0\.0):\d+$/.test(address);
 }
 
-/** Starts the Slack double (scripts/slack-double.ts) and resolves with its base URL. */
-async function startSlackDouble(): Promise<string> {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', resolve(root, 'scripts/slack-double.ts'), process.env.SLACK_DOUBLE_PORT ?? '4010'],
-    {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    },
-  );
-  void track(child, 'slack double');
+/** Starts a demo double script and resolves with the URL it prints as `<NAME>=<url>` on its first line. */
+async function startDouble(script: string, port: string, name: string): Promise<string> {
+  const child = spawn(process.execPath, ['--import', 'tsx', resolve(root, 'scripts', script), port], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  void track(child, script);
   return new Promise((resolveUrl, reject) => {
     let buffer = '';
     child.stdout.on('data', (chunk: Buffer) => {
       buffer += chunk.toString();
-      const match = /SLACK_API_URL=(\S+)\/api\//.exec(buffer);
+      const match = new RegExp(`${name}=(\\S+)`).exec(buffer);
       if (match?.[1]) resolveUrl(match[1]);
     });
-    child.once('exit', () => reject(new Error('the Slack double did not start')));
+    child.once('exit', () => reject(new Error(`${script} did not start`)));
   });
+}
+
+/** Starts the Slack double (scripts/slack-double.ts) and resolves with its base URL. */
+async function startSlackDouble(): Promise<string> {
+  const apiUrl = await startDouble(
+    'slack-double.ts',
+    process.env.SLACK_DOUBLE_PORT ?? '4010',
+    'SLACK_API_URL',
+  );
+  return apiUrl.replace(/\/api\/$/, '');
 }
 
 async function main(): Promise<void> {
@@ -155,6 +161,18 @@ async function main(): Promise<void> {
     appEnv.SLACK_API_URL = `${slackDouble}/api/`;
     appEnv.SLACK_SIGNING_SECRET ??= 'local-slack-double-signing-secret';
   }
+  let airflowDouble: string | undefined;
+  if (!process.env.AIRFLOW_BASE_URL) {
+    // No Airflow: a local Airflow API double with the seed's failing customer_etl run, so the demo's runbook acts.
+    airflowDouble = await startDouble(
+      'airflow-double.ts',
+      process.env.AIRFLOW_DOUBLE_PORT ?? '4011',
+      'AIRFLOW_BASE_URL',
+    );
+    appEnv.AIRFLOW_BASE_URL = airflowDouble;
+    appEnv.AIRFLOW_USERNAME = 'admin';
+    appEnv.AIRFLOW_PASSWORD = 'admin';
+  }
 
   const app = spawn(process.execPath, ['--import', 'tsx', resolve(root, 'src/main.ts')], {
     stdio: ['ignore', 'inherit', 'inherit'],
@@ -172,6 +190,10 @@ async function main(): Promise<void> {
     `  Metrics           http://localhost:${env.PORT}/metrics  (worker/SDK: http://localhost:9464/metrics)`,
   );
   if (slackDouble) say(`  Slack (local double, no SLACK_BOT_TOKEN set)  ${slackDouble}/_double/messages`);
+  if (airflowDouble)
+    say(
+      `  Airflow (local double, no AIRFLOW_BASE_URL set)  ${airflowDouble}/api/v1/dags/customer_etl/dagRuns`,
+    );
   say('  Demo alert        npm run demo');
 }
 

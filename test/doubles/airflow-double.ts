@@ -65,6 +65,8 @@ export interface AirflowDoubleOptions {
   /** JWT lifetime on the injected clock (default 1 h). */
   tokenLifetimeMs?: number;
   now?: () => number;
+  /** Listening port on 127.0.0.1 (default 0: a free one). */
+  port?: number;
 }
 
 export interface DagSeed {
@@ -1119,7 +1121,7 @@ export async function startAirflowDouble(options: AirflowDoubleOptions = {}): Pr
     });
   });
 
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
 
   const double: AirflowDouble = {
