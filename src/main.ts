@@ -124,7 +124,11 @@ async function main(): Promise<void> {
       listOpenIncidents: openIncidentsFromTemporal(temporal),
       oncall: () => config.oncall,
     });
-    const actions = createIncidentActions({ temporal, ...(store ? { store } : {}) });
+    const actions = createIncidentActions({
+      temporal,
+      ...(store ? { store } : {}),
+      people: () => config.oncall.people,
+    });
     const slackHandlers =
       env.SLACK_SIGNING_SECRET || env.SLACK_APP_TOKEN
         ? createSlackHandlers({

@@ -2,6 +2,7 @@ import { WorkflowNotFoundError } from '@temporalio/client';
 import type { Store } from '../adapters/store';
 import { isIncidentNumber } from '../domain/incident-record';
 import type { IncidentView } from '../domain/incident-view';
+import type { OncallConfig } from '../domain/oncall';
 import type { TemporalClient } from '../temporal/client';
 import {
   acknowledgeSignal,
@@ -86,9 +87,19 @@ export function createIncidentActions(deps: {
   temporal: TemporalClient;
   store?: Store;
   outcomeWaitMs?: number;
+  /** People from oncall.yaml: a Slack user id becomes the person's id and name in the signal. */
+  people?: () => OncallConfig['people'];
 }) {
   const { client } = deps.temporal;
   const waitMs = deps.outcomeWaitMs ?? 2_000;
+
+  /** Maps a Slack user id or a person id to the person (id + display name) when known. */
+  function person(user: string): { user: string; name?: string } {
+    const people = deps.people?.() ?? {};
+    if (Object.hasOwn(people, user)) return { user, name: people[user]!.name };
+    const found = Object.entries(people).find(([, p]) => p.slack_user_id === user);
+    return found ? { user: found[0], name: found[1].name } : { user };
+  }
 
   /** Workflow id of an incident reference: a workflow id, or an incident number looked up in the store. */
   async function resolveRef(ref: string): Promise<string> {
@@ -102,7 +113,7 @@ export function createIncidentActions(deps: {
 
   async function send(workflowId: string, action: PersonAction, ctx: ActionContext): Promise<void> {
     const handle = client.workflow.getHandle(workflowId);
-    const base = { user: ctx.user, via: ctx.via, requestId: ctx.requestId };
+    const base = { ...person(ctx.user), via: ctx.via, requestId: ctx.requestId };
     const call = (): Promise<void> => {
       switch (action.kind) {
         case 'acknowledge':

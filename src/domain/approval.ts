@@ -76,24 +76,26 @@ export function refusalMessage(user: string, reason: RefusalReason, approval?: A
  */
 export function applyDecision(
   approval: ApprovalState,
-  signal: { user: string; decision: 'approve' | 'reject'; comment?: string; via?: string },
+  signal: { user: string; name?: string; decision: 'approve' | 'reject'; comment?: string; via?: string },
   at: string,
 ): ApprovalOutcome {
+  const who = signal.name ?? signal.user;
+  const approver = findApprover(approval.allowed, signal.user);
+  // A second click of someone who already decided is a repeat, whatever the step's status now.
+  if (approver && approval.decisions.some((d) => d.personId === approver.personId)) {
+    return { kind: 'repeat', approver, message: `${approver.name} already decided on ${approval.stepId}` };
+  }
   if (approval.status !== 'pending') {
     approval.refusals.push({ user: signal.user, at, reason: 'not_pending' });
-    return { kind: 'refused', reason: 'not_pending', message: refusalMessage(signal.user, 'not_pending') };
+    return { kind: 'refused', reason: 'not_pending', message: refusalMessage(who, 'not_pending') };
   }
-  const approver = findApprover(approval.allowed, signal.user);
   if (!approver) {
     approval.refusals.push({ user: signal.user, at, reason: 'not_an_approver' });
     return {
       kind: 'refused',
       reason: 'not_an_approver',
-      message: refusalMessage(signal.user, 'not_an_approver', approval),
+      message: refusalMessage(who, 'not_an_approver', approval),
     };
-  }
-  if (approval.decisions.some((d) => d.personId === approver.personId)) {
-    return { kind: 'repeat', approver, message: `${approver.name} already decided on ${approval.stepId}` };
   }
   approval.decisions.push({
     personId: approver.personId,

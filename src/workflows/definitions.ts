@@ -19,6 +19,8 @@ export interface AlertSignal {
 export interface ActorSignal {
   /** Person id from `oncall.yaml`, or a Slack user id (`U…`) that the workflow maps to a person. */
   user: string;
+  /** Display name of the person (the API fills it from `oncall.yaml`); shown in the timeline. */
+  name?: string;
   /** Where the action came from: `slack`, `api`, `cli`, `ui`. */
   via?: string;
   /** Idempotency key: a retried or double-clicked request with the same id acts once. */

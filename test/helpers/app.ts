@@ -77,7 +77,11 @@ export function buildTestApp(options: TestAppOptions) {
     {
       temporal,
       starter,
-      actions: createIncidentActions({ temporal, ...(options.store ? { store: options.store } : {}) }),
+      actions: createIncidentActions({
+        temporal,
+        ...(options.store ? { store: options.store } : {}),
+        people: () => (options.config ?? shippedConfig).oncall.people,
+      }),
       metrics,
       registry,
       requireIngestToken: ingestTokenHook(options.token, metrics),

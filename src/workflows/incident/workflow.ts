@@ -108,7 +108,8 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentOu
   };
 
   /** The person a signal names (Slack users map to people through the approver and on-call lists). */
-  const personName = (user: string): string => {
+  const personName = (user: string, name?: string): string => {
+    if (name) return name;
     const approvers = state.runbook
       ? Object.values(state.runbook.steps).flatMap((s) => s.approval?.allowed ?? [])
       : [];
@@ -128,7 +129,7 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentOu
 
   setHandler(acknowledgeSignal, (signal) => {
     if (!firstTime(signal)) return;
-    const who = personName(signal.user);
+    const who = personName(signal.user, signal.name);
     if (isClosed(rt)) {
       note(rt, 'note', `Acknowledge from ${who} ignored: incident already ${state.status}`, { actor: who });
       remember(rt, signal.requestId, false, `incident is already ${state.status}`);
@@ -162,13 +163,17 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentOu
       remember(rt, signal.requestId, false, `incident is already ${state.status}`);
       return;
     }
-    resolve({ reason: 'manual', by: personName(signal.user), ...(signal.note ? { note: signal.note } : {}) });
-    remember(rt, signal.requestId, true, `resolved by ${personName(signal.user)}`);
+    resolve({
+      reason: 'manual',
+      by: personName(signal.user, signal.name),
+      ...(signal.note ? { note: signal.note } : {}),
+    });
+    remember(rt, signal.requestId, true, `resolved by ${personName(signal.user, signal.name)}`);
   });
 
   setHandler(escalateSignal, (signal) => {
     if (!firstTime(signal)) return;
-    const who = signal.user ? personName(signal.user) : undefined;
+    const who = signal.user ? personName(signal.user, signal.name) : undefined;
     if (isClosed(rt) || !input.policy) {
       const why = isClosed(rt) ? `incident is already ${state.status}` : 'no escalation policy is active';
       note(rt, 'note', `Escalation requested${who ? ` by ${who}` : ''}: ${why}`, {
@@ -193,11 +198,16 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentOu
     const approval = step?.approval;
     if (isClosed(rt) || !approval) {
       const reason = isClosed(rt) ? 'incident_closed' : 'unknown_step';
-      const message = refusalMessage(signal.user, reason);
-      note(rt, 'approval_refused', `Approval from ${signal.user} for ${signal.stepId} refused: ${message}`, {
-        actor: signal.user,
-        data: { stepId: signal.stepId, decision: signal.decision, reason },
-      });
+      const message = refusalMessage(personName(signal.user, signal.name), reason);
+      note(
+        rt,
+        'approval_refused',
+        `Approval from ${personName(signal.user, signal.name)} for ${signal.stepId} refused: ${message}`,
+        {
+          actor: personName(signal.user, signal.name),
+          data: { stepId: signal.stepId, decision: signal.decision, reason },
+        },
+      );
       remember(rt, signal.requestId, false, message);
       return;
     }
@@ -210,9 +220,9 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentOu
       note(
         rt,
         'approval_refused',
-        `Approval from ${signal.user} for ${signal.stepId} refused: ${outcome.message}`,
+        `Approval from ${personName(signal.user, signal.name)} for ${signal.stepId} refused: ${outcome.message}`,
         {
-          actor: signal.user,
+          actor: personName(signal.user, signal.name),
           data: { stepId: signal.stepId, decision: signal.decision, reason: outcome.reason },
         },
       );
@@ -243,7 +253,7 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentOu
 
   setHandler(commentSignal, (signal) => {
     if (!firstTime(signal)) return;
-    const who = personName(signal.user);
+    const who = personName(signal.user, signal.name);
     note(rt, 'comment', `${who}: ${signal.text}`, { actor: who });
     progress(rt);
     remember(rt, signal.requestId, true, 'comment added');
@@ -251,7 +261,7 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentOu
 
   setHandler(investigateSignal, (signal) => {
     if (!firstTime(signal)) return;
-    const who = personName(signal.user);
+    const who = personName(signal.user, signal.name);
     if (isClosed(rt)) {
       remember(rt, signal.requestId, false, `incident is already ${state.status}`);
       return;
@@ -267,7 +277,7 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentOu
 
   setHandler(resumeAutomationSignal, (signal) => {
     if (!firstTime(signal)) return;
-    const who = personName(signal.user);
+    const who = personName(signal.user, signal.name);
     if (!state.automationPaused) {
       remember(rt, signal.requestId, false, 'automation is not paused');
       return;
@@ -280,7 +290,7 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentOu
 
   setHandler(runRunbookSignal, (signal) => {
     if (!firstTime(signal)) return;
-    const who = personName(signal.user);
+    const who = personName(signal.user, signal.name);
     rt.runbookRequests.push({
       runbook: signal.runbook,
       by: who,

@@ -189,10 +189,10 @@ describe('POST /slack/interactions', () => {
       'slack:U0ALICE:1764062900.000200',
     ]);
     expect(port.incidents.get(INCIDENT)!.approval!.decisions).toHaveLength(1);
-    // The first click decided the step (one approval needed), so the incident refuses the second.
+    // The first click decided the step; the second click of the same person is a repeat, not a second approval.
     expect(slack.responses.map((r) => (r.body as { text: string }).text)).toEqual([
       '✅ Alice Kim approved rollback_approval',
-      '⛔ <@U0ALICE> cannot decide: the step is no longer awaiting approval',
+      '✅ Alice Kim already decided on rollback_approval',
     ]);
   });
 
