@@ -1,0 +1,182 @@
+/**
+ * Slack ChatOps end to end on the real dev server: an alert comes in → the incident message is posted once
+ * (even though Slack answers 429 twice) → an Acknowledge click stops the escalation → a Resolve click →
+ * the message shows the incident resolved. Real worker activities against the Slack and Twilio doubles.
+ */
+import { cpSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { createSlackClient } from '../../src/adapters/slack';
+import { createIncidentActions } from '../../src/api/incident-actions';
+import { loadConfig } from '../../src/config/load-config';
+import { SlackAction } from '../../src/domain/slack-message';
+import { incidentQuery } from '../../src/workflows/definitions';
+import { startSlackDouble, type SlackDouble } from '../doubles/slack-double';
+import { startTwilioDouble, type TwilioDouble } from '../doubles/twilio-double';
+import { alertmanagerPayload, uniqueKey } from '../helpers/alerts';
+import { buildTestApp } from '../helpers/app';
+import { blockActions, buildSlackApp, interactionBody, signed } from '../helpers/slack';
+import { devServerEnv, eventually, uniqueTaskQueue } from '../helpers/temporal';
+import { startTestWorker } from '../helpers/worker';
+
+const SID = 'AC0123456789abcdef0123456789abcdef';
+let env: TestWorkflowEnvironment;
+let slack: SlackDouble;
+let twilio: TwilioDouble;
+let worker: Awaited<ReturnType<typeof startTestWorker>>;
+let testApp: ReturnType<typeof buildTestApp>;
+const taskQueue = uniqueTaskQueue('slack-e2e');
+
+// L2 after 10 seconds instead of 10 minutes, so the test can watch the escalation stop.
+const dir = mkdtempSync(join(tmpdir(), 'incidentflow-slack-e2e-'));
+cpSync(resolve(__dirname, '../../config'), dir, { recursive: true });
+writeFileSync(
+  join(dir, 'escalation-policies.yaml'),
+  `policies:
+  default:
+    levels:
+      - { name: L1 Slack alert, delay: 0s, targets: [{ slack_channel: $incident }], channels: [slack] }
+      - { name: L2 primary, delay: 10s, targets: [{ role: primary }], channels: [sms] }
+`,
+);
+const config = loadConfig(dir);
+
+beforeAll(async () => {
+  env = await devServerEnv();
+  slack = await startSlackDouble({ token: 'xoxb-test' });
+  twilio = await startTwilioDouble({ accountSid: SID, authToken: 'secret' });
+  worker = await startTestWorker(env, {
+    taskQueue,
+    config,
+    env: {
+      SLACK_BOT_TOKEN: 'xoxb-test',
+      SLACK_API_URL: slack.apiUrl,
+      TWILIO_ACCOUNT_SID: SID,
+      TWILIO_AUTH_TOKEN: 'secret',
+      TWILIO_FROM_NUMBER: '+15005550006',
+      TWILIO_API_URL: twilio.url,
+    },
+  });
+  testApp = buildTestApp({
+    address: process.env.TEMPORAL_TEST_ADDRESS!,
+    taskQueue,
+    config,
+    settings: {
+      features: { slack: true, store: false, pagerduty: false, alertmanager: false },
+      defaultSlackChannel: '#data-incidents',
+      slackDebounceMs: 200,
+    },
+  });
+});
+
+afterAll(async () => {
+  await testApp?.close();
+  await worker?.stop();
+  await slack?.close();
+  await twilio?.close();
+  await env?.teardown();
+});
+
+describe('Slack ChatOps end to end', () => {
+  it('posts once despite 429s, stops escalating on Acknowledge and shows the resolution after Resolve', async () => {
+    const channel = slack.channelId('#data-incidents');
+    // Slack rate-limits the first two attempts to post.
+    slack.failNext('chat.postMessage', { status: 429, retryAfter: 1 }, 2);
+    const dag = uniqueKey('customer_etl');
+    const res = await testApp.app.inject({
+      method: 'POST',
+      url: '/api/v1/alerts/alertmanager',
+      payload: alertmanagerPayload([
+        {
+          labels: { alertname: 'AirflowTaskFailureRateHigh', dag_id: dag, severity: 'P2' },
+          annotations: { summary: 'airflow_task_fail_rate > 50% for 5m' },
+        },
+      ]),
+    });
+    expect(res.statusCode).toBe(202);
+    const incidentId = res.json<{ incidents: Array<{ incidentId: string }> }>().incidents[0]!.incidentId;
+    const handle = env.client.workflow.getHandle(incidentId);
+
+    const root = await eventually(
+      () =>
+        Promise.resolve(
+          slack
+            .messages(channel)
+            .find(
+              (m) =>
+                m.threadTs === undefined && m.blocks?.some((b) => JSON.stringify(b).includes(incidentId)),
+            ),
+        ),
+      30_000,
+      'the incident message',
+    );
+    const rateLimited = slack.calls.filter((c) => c.method === 'chat.postMessage' && c.status === 429);
+    expect(rateLimited).toHaveLength(2);
+
+    // The Acknowledge button as rendered in the message, clicked by the on-call primary.
+    const buttons = (root.blocks ?? []).flatMap((b) =>
+      (b as { type: string }).type === 'actions'
+        ? (b as { elements: Array<{ action_id: string; value: string }> }).elements
+        : [],
+    );
+    const ack = buttons.find((b) => b.action_id === SlackAction.acknowledge)!;
+    expect(ack).toBeDefined();
+    const actions = createIncidentActions({
+      temporal: testApp.temporal,
+      people: () => config.oncall.people,
+      outcomeWaitMs: 5_000,
+    });
+    const client = createSlackClient({ token: 'xoxb-test', slackApiUrl: slack.apiUrl });
+    const { app, handlers } = buildSlackApp({ port: actions, client });
+    const click = async (user: string, actionId: string, value: string, ts: string) => {
+      const payload = blockActions({ user, actionId, value, actionTs: ts, responseUrl: slack.responseUrl() });
+      const req = signed(interactionBody(payload));
+      const r = await app.inject({
+        method: 'POST',
+        url: '/slack/interactions',
+        headers: req.headers,
+        payload: req.payload,
+      });
+      expect(r.statusCode).toBe(200);
+      await handlers.drain();
+    };
+    await click('U01ALICE', SlackAction.acknowledge, ack.value, '1764070000.000100');
+    const acked = await eventually(async () => {
+      const v = await handle.query(incidentQuery);
+      return v.acknowledgedBy ? v : undefined;
+    });
+    expect(acked.acknowledgedBy).toBe('Alice Kim');
+    expect(slack.responses.map((r) => (r.body as { text: string }).text)).toContain(
+      '✅ Acknowledged by Alice Kim; paging stopped',
+    );
+
+    // L2 was due 10 seconds after the incident opened: nothing is paged after the acknowledgement.
+    await new Promise((r) => setTimeout(r, 12_000));
+    const quiet = await handle.query(incidentQuery);
+    expect(quiet.escalation?.pagedAt['2']).toBeUndefined();
+    expect(twilio.requests.filter((r) => r.form.Body?.includes(dag))).toHaveLength(0);
+    const edited = slack.message(channel, root.ts)!;
+    expect(JSON.stringify(edited.blocks)).toContain('acknowledged by Alice Kim');
+
+    const resolveButton = (
+      (edited.blocks ?? []) as Array<{ type: string; elements?: Array<{ action_id: string; value: string }> }>
+    )
+      .flatMap((b) => b.elements ?? [])
+      .find((b) => b.action_id === SlackAction.resolve)!;
+    await click('U01ALICE', SlackAction.resolve, resolveButton.value, '1764070030.000100');
+    await handle.result();
+    const final = await eventually(() => {
+      const m = slack.message(channel, root.ts)!;
+      return Promise.resolve(m.text?.startsWith('Resolved') ? m : undefined);
+    });
+    expect(JSON.stringify(final.blocks)).toContain('resolved');
+    expect(final.blocks?.some((b) => (b as { type: string }).type === 'actions')).toBe(false);
+    // Posted exactly once: every later change edited the same message.
+    expect(
+      slack
+        .messages(channel)
+        .filter((m) => m.threadTs === undefined && JSON.stringify(m.blocks).includes(incidentId)),
+    ).toHaveLength(1);
+  });
+});
