@@ -11,6 +11,9 @@ import { Worker } from '@temporalio/worker';
 import { resolveTool } from '../src/config/tools';
 import { ALL_SEARCH_ATTRIBUTES } from '../src/workflows/search-attributes';
 import { SCENARIOS } from '../test/replay/scenarios';
+import { shippedConfig } from '../test/helpers/app';
+import { buildActivities } from '../src/composition';
+import { loadEnv } from '../src/config/env';
 
 async function main(): Promise<void> {
   const force = process.argv.includes('--force');
@@ -35,7 +38,9 @@ async function main(): Promise<void> {
         connection: env.nativeConnection,
         taskQueue,
         workflowsPath: require.resolve('../src/workflows'),
-        activities: scenario.activities ?? {},
+        activities: scenario.realActivities
+          ? buildActivities({ env: loadEnv({}), config: () => shippedConfig, lookupEnv: () => undefined })
+          : {},
       });
       const { workflowId, runId } = await worker.runUntil(scenario.run(env.client, taskQueue));
       const json = execFileSync(

@@ -1,8 +1,12 @@
 import type { Client } from '@temporalio/client';
 import type { RoutedAlert } from '../../src/domain/incident';
 import { defaultIncidentSettings } from '../../src/ingest/incident-starter';
+import { snapshotPolicy } from '../../src/domain/escalation-policy';
+import { shippedConfig } from '../helpers/app';
 import {
   acknowledgeSignal,
+  incidentQuery,
+  runRunbookSignal,
   alertSignal,
   approveSignal,
   escalateSignal,
@@ -14,7 +18,8 @@ import {
 /** A scripted incident whose history is recorded for replay tests (scripts/record-replay-histories.ts). */
 export interface ReplayScenario {
   name: string;
-  activities?: Record<string, (...args: never[]) => Promise<unknown>>;
+  /** Record with the real activities (no integration configured: paging and actions fail as NotConfigured). */
+  realActivities?: boolean;
   /** Drives the incident to completion; returns the workflow id and the run to record. */
   run(client: Client, taskQueue: string): Promise<{ workflowId: string; runId: string }>;
 }
@@ -58,6 +63,27 @@ function alert(
 
 const at = '2026-11-25T09:45:01.000Z';
 
+/** An incident input as the v2 ingress builds it: policy and runbook snapshots, integrations off. */
+function inputV2(id: string, settings: Partial<IncidentSettings> = {}): IncidentInput {
+  const base = input(id, {
+    features: { slack: false, store: false, pagerduty: false, alertmanager: false },
+    ...settings,
+  });
+  return {
+    ...base,
+    policy: snapshotPolicy(shippedConfig.policies, 'default')!,
+    runbooks: { dag_deployment_regression: shippedConfig.runbooks.dag_deployment_regression! },
+  };
+}
+
+async function waitFor(check: () => Promise<boolean>): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error('scenario condition not reached');
+}
+
 async function start(client: Client, taskQueue: string, wfInput: IncidentInput, alerts: RoutedAlert[]) {
   return client.workflow.signalWithStart('incidentWorkflow', {
     workflowId: wfInput.incidentId,
@@ -70,6 +96,58 @@ async function start(client: Client, taskQueue: string, wfInput: IncidentInput, 
 }
 
 export const SCENARIOS: ReplayScenario[] = [
+  {
+    name: 'v2-escalation-acknowledge-resolve',
+    realActivities: true,
+    async run(client, taskQueue) {
+      const wf = inputV2('replay-v2-escalation');
+      const handle = await start(client, taskQueue, wf, [alert('fp1', 'firing')]);
+      await waitFor(async () => ((await handle.query(incidentQuery)).escalation?.highestLevel ?? 0) >= 1);
+      await handle.signal(acknowledgeSignal, {
+        user: 'alice',
+        name: 'Alice Kim',
+        via: 'cli',
+        requestId: 'a1',
+      });
+      await handle.signal(alertSignal, { alerts: [alert('fp1', 'resolved')], receivedAt: at });
+      await handle.result();
+      return { workflowId: handle.workflowId, runId: handle.signaledRunId };
+    },
+  },
+  {
+    name: 'v2-runbook-approval',
+    realActivities: true,
+    async run(client, taskQueue) {
+      const wf = inputV2('replay-v2-runbook');
+      const handle = await start(client, taskQueue, wf, [alert('fp1', 'firing')]);
+      await handle.signal(runRunbookSignal, {
+        runbook: 'dag_deployment_regression',
+        user: 'alice',
+        requestId: 'r1',
+      });
+      await waitFor(async () => (await handle.query(incidentQuery)).pendingApprovals.length > 0);
+      const approver = (await handle.query(incidentQuery)).pendingApprovals[0]!.allowed[0]!;
+      await handle.signal(approveSignal, {
+        stepId: 'approve_rollback',
+        decision: 'approve',
+        user: 'erin-not-allowed',
+      });
+      await handle.signal(approveSignal, {
+        stepId: 'approve_rollback',
+        decision: 'approve',
+        user: approver.personId,
+      });
+      // kubectl is not configured where this was recorded: the rollback fails and the runbook escalates.
+      await waitFor(async () => (await handle.query(incidentQuery)).runbook?.status === 'failed');
+      await handle.signal(resolveSignal, {
+        user: approver.personId,
+        note: 'rolled back by hand',
+        requestId: 'r2',
+      });
+      await handle.result();
+      return { workflowId: handle.workflowId, runId: handle.signaledRunId };
+    },
+  },
   {
     name: 'v1-auto-resolve',
     async run(client, taskQueue) {

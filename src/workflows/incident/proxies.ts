@@ -1,4 +1,4 @@
-import { proxyActivities, proxyLocalActivities, type ActivityOptions } from '@temporalio/workflow';
+import { proxyActivities, type ActivityOptions } from '@temporalio/workflow';
 import type { Activities } from '../../activities';
 import { ErrorType, FINAL_ERROR_TYPES } from '../../domain/errors';
 
@@ -72,8 +72,8 @@ export function withTimeout(ms: number, summary?: string): ActivityOptions {
   return { startToCloseTimeout: Math.max(1_000, ms), ...(summary ? { summary: summary.slice(0, 200) } : {}) };
 }
 
-/** Metrics: a local activity on the same worker (no task-queue round trip, one marker in history). */
-export const local = proxyLocalActivities<Activities>({
-  startToCloseTimeout: '5s',
-  retry: { maximumAttempts: 1 },
+/** Metrics: best effort, never retried for long (a lost batch only skews a dashboard). */
+export const metrics = proxyActivities<Activities>({
+  startToCloseTimeout: '10s',
+  retry: { initialInterval: '1s', maximumAttempts: 3 },
 });

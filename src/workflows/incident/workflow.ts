@@ -35,7 +35,7 @@ import { runEscalation } from './escalation';
 import { finishLearning, runLearn } from './learn';
 import { runReconcile } from './reconcile';
 import { runRunbooks } from './runbook';
-import { local } from './proxies';
+import { runMetrics } from './metric-events';
 import {
   createRuntime,
   emit,
@@ -338,13 +338,6 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentOu
     touch(rt, true);
   }
 
-  /** Sends queued metric events to the worker's registry (a failure never affects the incident). */
-  async function flushMetrics(): Promise<void> {
-    if (rt.metricEvents.length === 0) return;
-    const events = rt.metricEvents.splice(0, rt.metricEvents.length);
-    await local.recordIncidentMetrics({ events }).catch(() => undefined);
-  }
-
   // Web UI: search attributes change only on state changes; current details on any change.
   let published = { status: '', severity: '', level: -1, details: '' };
   function publish(): void {
@@ -445,6 +438,7 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentOu
     parts.push(runEscalation(rt));
     parts.push(runChatOps(rt));
     parts.push(runReconcile(rt));
+    parts.push(runMetrics(rt));
     parts.push(
       (async () => {
         // Choose the first runbook once the diagnosis had its say.
@@ -461,10 +455,8 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentOu
   const graceMs = input.settings.autoResolveGraceMs;
   while (!isClosed(rt)) {
     publish();
-    await flushMetrics();
     if (shouldContinueAsNew()) {
       rt.draining = true;
-      await flushMetrics();
       await condition(() => rt.inFlight === 0 && allHandlersFinished());
       state.runs += 1;
       await continueAsNew<typeof incidentWorkflow>({ ...input, carried: state, pendingAlerts: [] });
@@ -495,7 +487,6 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentOu
     touch(rt);
     await Promise.all(parts);
     publish();
-    await flushMetrics();
   }
 
   await condition(allHandlersFinished);
