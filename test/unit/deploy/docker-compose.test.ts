@@ -75,6 +75,35 @@ describe('docker-compose.yml', () => {
     }
   });
 
+  it('mounts the shipped Prometheus rules, Alertmanager config, statsd mapping and Grafana dashboards', () => {
+    expect(compose.services.prometheus!.volumes).toContain('./deploy/prometheus:/etc/prometheus:ro');
+    expect(compose.services.alertmanager!.volumes).toContain(
+      './deploy/alertmanager/alertmanager.yml:/etc/alertmanager/alertmanager.yml:ro',
+    );
+    expect(compose.services['statsd-exporter']!.volumes).toContain(
+      './deploy/statsd/statsd-mapping.yml:/etc/statsd/statsd-mapping.yml:ro',
+    );
+    expect(compose.services.grafana!.volumes).toEqual([
+      './deploy/grafana/provisioning:/etc/grafana/provisioning:ro',
+      './deploy/grafana/dashboards:/var/lib/grafana/dashboards/incidentflow:ro',
+    ]);
+  });
+
+  it('points Prometheus and Alertmanager at the compose service names', () => {
+    const prometheus = readFileSync(resolve(root, 'deploy/prometheus/prometheus.yml'), 'utf8');
+    for (const target of [
+      'incidentflow-api:8080',
+      'incidentflow-worker:9464',
+      'incidentflow-worker:9465',
+      'alertmanager:9093',
+      'statsd-exporter:9102',
+    ]) {
+      expect(prometheus).toContain(`'${target}'`);
+    }
+    const alertmanager = readFileSync(resolve(root, 'deploy/alertmanager/alertmanager.yml'), 'utf8');
+    expect(alertmanager).toContain('http://incidentflow-api:8080/api/v1/alerts/alertmanager');
+  });
+
   it('.env.example lists every environment variable the application reads', () => {
     const example = readFileSync(resolve(root, '.env.example'), 'utf8');
     const listed = new Set([...example.matchAll(/^#?\s*([A-Z][A-Z0-9_]+)=/gm)].map((m) => m[1]));
