@@ -158,6 +158,7 @@ async function main(): Promise<void> {
           ...(store ? { results: createSqlCheckResultStore(store.sqlClient()) } : {}),
         },
         timeZone: env.INCIDENTFLOW_TIME_ZONE,
+        runbooks: () => config.runbooks,
         temporalUiUrl: env.TEMPORAL_UI_URL,
       },
       {

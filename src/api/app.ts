@@ -8,6 +8,7 @@ import { registerHealthRoutes } from './routes/health';
 import { registerIncidentRoutes } from './routes/incidents';
 import { registerSlackRoutes } from './routes/slack';
 import { registerReportRoutes } from './routes/reports';
+import { registerRunbookRoutes } from './routes/runbooks';
 
 export interface BuildAppOptions {
   /** Request body cap in bytes (413 above it). */
@@ -41,5 +42,6 @@ export function buildApp(deps: AppDeps, options: BuildAppOptions = {}): FastifyI
   registerSlackRoutes(app, deps);
   registerCheckRoutes(app, deps);
   registerReportRoutes(app, deps);
+  registerRunbookRoutes(app, deps);
   return app;
 }

@@ -2,6 +2,8 @@ import type { onRequestHookHandler } from 'fastify';
 import type { Registry } from 'prom-client';
 import type { CheckResultStore } from '../adapters/check-result-store';
 import type { Store } from '../adapters/store';
+import type { Runbook } from '../domain/runbook';
+import type { WeakRunbookOptions } from '../domain/runbook-stats';
 import type { CheckSet } from '../domain/data-quality';
 import type { AlertSource } from '../domain/alert';
 import type { DeploymentEvent } from '../domain/generic-alert';
@@ -32,6 +34,10 @@ export interface AppDeps {
   checks?: CheckRunDeps;
   /** IANA time zone of reports (default UTC). */
   timeZone?: string;
+  /** The configured runbooks (for `/api/v1/runbooks`). */
+  runbooks?: () => Readonly<Record<string, Runbook>>;
+  /** Flagging thresholds of weak runbooks (success rate below `threshold` over the last `lastN` runs). */
+  weakRunbooks?: WeakRunbookOptions;
 }
 
 /** What `/slack/interactions` and `/slack/commands` need. */

@@ -87,6 +87,7 @@ export function buildTestApp(options: TestAppOptions) {
       requireIngestToken: ingestTokenHook(options.token, metrics),
       deployments,
       ...(options.store ? { store: options.store } : {}),
+      runbooks: () => config.runbooks,
       checks: {
         checkSets: () => config.checks,
         taskQueue: options.taskQueue,

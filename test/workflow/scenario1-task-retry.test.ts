@@ -141,9 +141,8 @@ describe.each(['v1', 'v2'] as const)('seed scenario 1 on Airflow API %s', (apiVe
 
     // Slack: the incident message, then "Task recovered after retry" in its thread.
     const channel = slack.channelId('#data-incidents');
-    const root = slack
-      .messages(channel)
-      .find((m) => m.threadTs === undefined && m.text?.includes('customer_etl') === true);
+    // The incident message is the one whose ts the incident keeps (the L1 page is another message).
+    const root = slack.messages(channel).find((m) => m.ts === view.slack?.ts);
     expect(root).toBeDefined();
     const thread = slack.messages(channel).filter((m) => m.threadTs === root!.ts);
     expect(

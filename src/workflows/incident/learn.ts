@@ -1,4 +1,4 @@
-import { condition, ParentClosePolicy, sleep, startChild } from '@temporalio/workflow';
+import { condition, ParentClosePolicy, sleep, startChild, upsertMemo } from '@temporalio/workflow';
 import { firingAlerts } from '../../domain/incident';
 import {
   incidentKeyOf,
@@ -209,6 +209,8 @@ export async function runLearn(rt: Runtime, onDiagnosed: () => void): Promise<vo
         learn.allocateIncidentNumber({ incidentKey: incidentKey(rt), openedAt: s.openedAt }),
       );
       s.number = number;
+      // The static summary was written before the number existed: the memo carries it in the Web UI.
+      upsertMemo({ incidentNumber: number });
       touch(rt);
     }
     if (!s.learn?.recorded) {
