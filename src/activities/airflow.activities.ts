@@ -12,6 +12,7 @@ import { formatDuration } from '../domain/duration';
 import { ErrorType } from '../domain/errors';
 import { NO_HOLD } from '../domain/hold';
 import { currentActivityRuntime, type ActivityRuntime } from './activity-runtime';
+import { type SlowTask, slowestAgainstP95 } from '../domain/task-durations';
 import type { Clock } from './clock';
 import { pollForHold } from './hold-poller';
 import { withUpstreamFailures } from './upstream-failure';
@@ -505,6 +506,46 @@ export function createAirflowActivities(deps: AirflowActivityDeps) {
     });
   }
 
+  /**
+   * For an SLA miss: each task of the late run (the given one, else the DAG's newest) against its mean and
+   * P95 over the last `historyRuns` successful runs, worst first. Read-only.
+   */
+  async function airflowSlowestTasks(input: {
+    dagId: string;
+    dagRunId?: string;
+    historyRuns?: number;
+  }): Promise<{ dagRunId: string; tasks: SlowTask[] }> {
+    const runtime = currentActivityRuntime();
+    const opts = callOpts(runtime);
+    return withUpstreamFailures(async () => {
+      const run = input.dagRunId
+        ? await airflow.getDagRun(input.dagId, input.dagRunId, opts)
+        : await airflow.latestDagRun(input.dagId, {}, opts);
+      if (!run) throw final(ErrorType.NotFound, `airflowSlowestTasks: DAG ${input.dagId} has no runs`);
+      const now = clock.now();
+      const current = (await airflow.listTaskInstances(input.dagId, run.dagRunId, opts)).flatMap((t) => {
+        if (t.durationSeconds !== null) return [{ taskId: t.taskId, seconds: t.durationSeconds }];
+        if (t.startDate)
+          return [{ taskId: t.taskId, seconds: Math.max(0, (now - Date.parse(t.startDate)) / 1000) }];
+        return [];
+      });
+      const limit = Math.min(50, Math.max(3, input.historyRuns ?? 20));
+      const { dagRuns } = await airflow.listDagRuns(
+        input.dagId,
+        { state: 'success', limit: limit + 1, orderBy: '-id' },
+        opts,
+      );
+      const history: Record<string, number[]> = {};
+      for (const earlier of dagRuns.filter((r) => r.dagRunId !== run.dagRunId).slice(0, limit)) {
+        runtime.heartbeat({ dagRunId: earlier.dagRunId });
+        for (const t of await airflow.listTaskInstances(input.dagId, earlier.dagRunId, opts)) {
+          if (t.durationSeconds !== null) (history[t.taskId] ??= []).push(t.durationSeconds);
+        }
+      }
+      return { dagRunId: run.dagRunId, tasks: slowestAgainstP95(current, history) };
+    });
+  }
+
   return {
     airflowClearTask,
     airflowTriggerDag,
@@ -513,6 +554,7 @@ export function createAirflowActivities(deps: AirflowActivityDeps) {
     airflowSetPoolSlots,
     airflowTaskLog,
     airflowAwaitState,
+    airflowSlowestTasks,
   };
 }
 

@@ -104,6 +104,8 @@ export interface IncidentState extends IntakeState {
   diagnosis?: HypothesisView[];
   suggestions?: Suggestion[];
   recentChange?: string;
+  /** Facts found by analysis (e.g. `slowest_task`), usable in runbook templates like alert labels. */
+  facts?: Record<string, string>;
   /** Learn layer bookkeeping. */
   learn?: { recorded?: boolean; diagnoses?: number; finished?: boolean; postmortemAt?: string };
 }

@@ -88,6 +88,8 @@ export interface RunSeed {
   /** Task states by task id (default: `success` in a successful run, else no state). */
   taskStates?: Record<string, string | null>;
   tryNumbers?: Record<string, number>;
+  /** Seconds each task ran (finished tasks end at seeding time; a running task started that long ago). */
+  durations?: Record<string, number>;
 }
 
 export interface PoolSeed {
@@ -1178,9 +1180,12 @@ export async function startAirflowDouble(options: AirflowDoubleOptions = {}): Pr
         const state = seed.taskStates?.[taskId] ?? (seed.state === 'success' ? 'success' : null);
         const tries = seed.tryNumbers?.[taskId] ?? (state === null || state === 'upstream_failed' ? 0 : 1);
         const ti = newTi(taskId, state, tries);
+        const seconds = seed.durations?.[taskId] ?? 0;
         if (state !== null && FINISHED.has(state) && state !== 'upstream_failed') {
-          ti.startDate = at;
+          ti.startDate = at - seconds * 1000;
           ti.endDate = at;
+        } else if (state === 'running') {
+          ti.startDate = at - seconds * 1000;
         }
         run.tis.set(taskId, ti);
       }

@@ -8,6 +8,7 @@ import {
 } from '../../domain/incident-record';
 import type { RunbookRunState } from '../../domain/runbook-run';
 import type { Suggestion } from '../../domain/slack-message';
+import { describeSlowTask } from '../../domain/task-durations';
 import { learn, quick } from './proxies';
 import { act, failureMessage, isClosed, note, type Runtime, touch } from './runtime';
 
@@ -193,6 +194,47 @@ async function suggest(rt: Runtime): Promise<void> {
 }
 
 /**
+ * SLA miss: which task made the run late, against its own P95 over recent successful runs. The result
+ * leads the diagnosis and is available to the runbook as `{{ slowest_task }}`.
+ */
+async function findBottleneck(rt: Runtime): Promise<void> {
+  const first = firingAlerts(rt.state)[0] ?? Object.values(rt.state.alerts)[0];
+  const dagId = first?.labels.dag_id;
+  if (!dagId) return;
+  const runId = first.labels.run_id ?? first.labels.dag_run_id;
+  try {
+    const { dagRunId, tasks } = await act(rt, () =>
+      quick.airflowSlowestTasks({ dagId, ...(runId ? { dagRunId: runId } : {}), historyRuns: 20 }),
+    );
+    const top = tasks[0];
+    if (!top) {
+      note(rt, 'diagnosis', `No task history to compare run ${dagRunId} of ${dagId} with`);
+      return;
+    }
+    const text = describeSlowTask(top);
+    rt.state.facts = { ...rt.state.facts, slowest_task: text };
+    if (top.overP95 > 0) {
+      rt.state.diagnosis = [
+        {
+          cause: 'slow_task',
+          confidence: Math.min(0.95, 0.5 + top.overP95),
+          evidence: [`${text} in run ${dagRunId}`],
+          suggestedRunbook: 'sla_miss',
+          basis: `task durations of the last ${top.samples} successful runs`,
+        },
+        ...(rt.state.diagnosis ?? []),
+      ];
+    }
+    note(rt, 'diagnosis', `Bottleneck of ${dagId}: ${text}`, {
+      actor: 'automation',
+      data: { task: top.taskId },
+    });
+  } catch (err) {
+    note(rt, 'note', `Bottleneck analysis failed: ${failureMessage(err).message}`);
+  }
+}
+
+/**
  * The Learn part: numbers and records the incident, diagnoses it at start and when new evidence (new
  * firing alerts) arrives, and orders the suggested runbooks. Its closing half (outcome, postmortem) runs
  * from {@link finishLearning} once the incident resolved.
@@ -217,7 +259,10 @@ export async function runLearn(rt: Runtime, onDiagnosed: () => void): Promise<vo
       await act(rt, () => learn.recordIncident(incidentRecord(rt)));
       s.learn = { ...s.learn, recorded: true };
     }
-    if (!s.learn?.diagnoses) await diagnoseNow(rt);
+    if (!s.learn?.diagnoses) {
+      await diagnoseNow(rt);
+      if (s.incidentType === 'sla_miss') await findBottleneck(rt);
+    }
   } catch (err) {
     note(rt, 'note', `Learning layer unavailable: ${failureMessage(err).message}`);
   }

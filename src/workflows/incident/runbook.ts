@@ -57,6 +57,7 @@ export function incidentLabels(rt: Runtime): Record<string, string> {
   const first = alerts.find((a) => a.status === 'firing') ?? alerts[0];
   return {
     ...(first?.labels ?? {}),
+    ...rt.state.facts,
     service: rt.state.service,
     incident_id: rt.state.incidentId,
     dedup_key: rt.state.dedupKey,

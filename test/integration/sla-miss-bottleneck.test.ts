@@ -1,0 +1,99 @@
+/**
+ * SLA miss (DESIGN §4): the incident finds the slowest task of the late run against its P95 over recent
+ * successful runs (Airflow double), leads the diagnosis with it, and the sla_miss runbook announces it.
+ */
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { incidentQuery, resolveSignal } from '../../src/workflows/definitions';
+import { startAirflowDouble, type AirflowDouble } from '../doubles/airflow-double';
+import { openIncident } from '../helpers/incident';
+import { openTestStore, type TestStore } from '../helpers/store';
+import { devServerEnv, eventually, uniqueTaskQueue } from '../helpers/temporal';
+import { startTestWorker } from '../helpers/worker';
+
+const address = process.env.TEMPORAL_TEST_ADDRESS!;
+const MIN = 60;
+let env: TestWorkflowEnvironment;
+let airflow: AirflowDouble;
+let store: TestStore;
+let worker: Awaited<ReturnType<typeof startTestWorker>>;
+const taskQueue = uniqueTaskQueue('sla');
+
+beforeAll(async () => {
+  env = await devServerEnv();
+  airflow = await startAirflowDouble();
+  airflow.addDag({ dagId: 'customer_etl', tasks: ['extract', 'transform', 'load'] });
+  // The seed's L3 numbers: extract ~15m, transform ~45m (P95 60m), load ~8m.
+  const history = [
+    [14, 40, 7],
+    [15, 44, 8],
+    [15, 45, 8],
+    [16, 46, 9],
+    [22, 60, 10],
+  ];
+  history.forEach(([extract, transform, load], i) =>
+    airflow.addRun({
+      dagId: 'customer_etl',
+      runId: `scheduled__2026-11-1${i}T09:00:00+00:00`,
+      state: 'success',
+      durations: { extract: extract! * MIN, transform: transform! * MIN, load: load! * MIN },
+    }),
+  );
+  airflow.addRun({
+    dagId: 'customer_etl',
+    runId: 'scheduled__2026-11-25T09:00:00+00:00',
+    state: 'running',
+    taskStates: { extract: 'success', transform: 'running', load: null },
+    durations: { extract: 16 * MIN, transform: 83 * MIN },
+  });
+  store = await openTestStore('postgres');
+  await store.store.migrate();
+  worker = await startTestWorker(env, {
+    taskQueue,
+    store: store.store,
+    env: {
+      AIRFLOW_BASE_URL: airflow.url,
+      AIRFLOW_USERNAME: 'admin',
+      AIRFLOW_PASSWORD: 'admin',
+      AIRFLOW_API_VERSION: 'v1',
+    },
+  });
+});
+
+afterAll(async () => {
+  await worker?.stop();
+  await airflow?.close();
+  await store?.cleanup();
+  await env?.teardown();
+});
+
+describe('SLA miss', () => {
+  it('names the bottleneck task against its P95 in the diagnosis and the runbook announcement', async () => {
+    const { incidentId } = await openIncident({
+      address,
+      taskQueue,
+      labels: {
+        alertname: 'AirflowSlaMiss',
+        dag_id: 'customer_etl',
+        run_id: 'scheduled__2026-11-25T09:00:00+00:00',
+      },
+      annotations: { summary: 'customer_etl missed its 2h SLA' },
+      settings: { features: { slack: false, store: true, pagerduty: false, alertmanager: false } },
+    });
+    const handle = env.client.workflow.getHandle(incidentId);
+    const v = await eventually(async () => {
+      const view = await handle.query(incidentQuery);
+      return view.pendingApprovals.length > 0 ? view : undefined;
+    }, 30_000);
+    expect(v).toMatchObject({ incidentType: 'sla_miss', severity: 'P1' });
+    expect(v.diagnosis[0]).toMatchObject({ cause: 'slow_task', suggestedRunbook: 'sla_miss' });
+    expect(v.diagnosis[0]!.evidence[0]).toBe(
+      'transform ran 83m, 38% over its P95 of 60m (mean 47m over 5 runs) in run scheduled__2026-11-25T09:00:00+00:00',
+    );
+    expect(v.runbook).toMatchObject({ runbook: 'sla_miss' });
+    expect(v.timeline.map((e) => e.text)).toContain(
+      'SLA missed for DAG customer_etl; on-call is paged. Bottleneck: transform ran 83m, 38% over its P95 of 60m (mean 47m over 5 runs).',
+    );
+    expect(v.pendingApprovals[0]!.stepId).toBe('approve_scale_up');
+    await handle.signal(resolveSignal, { user: 'test' });
+  });
+});
