@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DAG_RUN_STATES, TASK_STATES } from './airflow-state';
 import { Duration, durationMs } from './duration';
 import { isValidTemplate, renderTemplate } from './template';
 
@@ -315,22 +316,6 @@ export const ApprovalStep = z
   });
 export type ApprovalStep = z.infer<typeof ApprovalStep>;
 
-const TASK_STATES = [
-  'success',
-  'running',
-  'failed',
-  'upstream_failed',
-  'skipped',
-  'up_for_retry',
-  'up_for_reschedule',
-  'queued',
-  'scheduled',
-  'deferred',
-  'removed',
-  'restarting',
-] as const;
-const DAG_RUN_STATES: readonly string[] = ['queued', 'running', 'success', 'failed'];
-
 /** A condition polled by a check: a PromQL expression that must return a non-empty result, or an Airflow state. */
 export const CheckSpec = z
   .strictObject({
@@ -345,7 +330,7 @@ export const CheckSpec = z
         state: z.enum(TASK_STATES),
       })
       .superRefine((a, ctx) => {
-        if (a.task_id === undefined && !DAG_RUN_STATES.includes(a.state)) {
+        if (a.task_id === undefined && !(DAG_RUN_STATES as readonly string[]).includes(a.state)) {
           ctx.addIssue({
             code: 'custom',
             path: ['state'],
