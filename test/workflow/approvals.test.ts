@@ -3,7 +3,6 @@
  * and escalates.
  */
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { IncidentView } from '../../src/domain/incident-view';
 import {
   approveSignal,
   incidentQuery,
@@ -11,46 +10,27 @@ import {
   runRunbookSignal,
 } from '../../src/workflows/definitions';
 import { ALL_SEARCH_ATTRIBUTES } from '../../src/workflows/search-attributes';
-import { startSlackDouble, type SlackDouble } from '../doubles/slack-double';
-import { startTwilioDouble, type TwilioDouble } from '../doubles/twilio-double';
 import { openIncident } from '../helpers/incident';
+import { minutesAfterOpen, startPagingDoubles, type PagingDoubles } from '../helpers/paging-doubles';
 import { timeSkippingEnv, uniqueTaskQueue } from '../helpers/temporal';
 import { registerSearchAttributes } from '../helpers/time-skipping';
 import { startTestWorker } from '../helpers/worker';
 
-const MIN = 60_000;
-const SID = 'AC0123456789abcdef0123456789abcdef';
-
 let env: TestWorkflowEnvironment;
-let slack: SlackDouble;
-let twilio: TwilioDouble;
+let doubles: PagingDoubles;
 const features = { slack: true, store: false, pagerduty: false, alertmanager: false };
-const workerEnv = (): Record<string, string> => ({
-  SLACK_BOT_TOKEN: 'xoxb-test',
-  SLACK_API_URL: slack.apiUrl,
-  TWILIO_ACCOUNT_SID: SID,
-  TWILIO_AUTH_TOKEN: 'secret',
-  TWILIO_FROM_NUMBER: '+15005550006',
-  TWILIO_API_URL: twilio.url,
-});
+const workerEnv = (): Record<string, string> => doubles.workerEnv();
 
 beforeAll(async () => {
   env = await timeSkippingEnv();
   await registerSearchAttributes(env, ALL_SEARCH_ATTRIBUTES);
-  slack = await startSlackDouble({ token: 'xoxb-test' });
-  twilio = await startTwilioDouble({ accountSid: SID, authToken: 'secret' });
+  doubles = await startPagingDoubles();
 });
 
 afterAll(async () => {
-  await slack?.close();
-  await twilio?.close();
+  await doubles?.close();
   await env?.teardown();
 });
-
-function minutesAfterOpen(v: IncidentView, level: number): number | undefined {
-  const at = v.escalation?.pagedAt[String(level)];
-  return at === undefined ? undefined : (Date.parse(at) - Date.parse(v.openedAt)) / MIN;
-}
 
 describe('approval gates', () => {
   let worker: Awaited<ReturnType<typeof startTestWorker>>;

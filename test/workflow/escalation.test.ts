@@ -8,19 +8,19 @@ import {
   resolveSignal,
 } from '../../src/workflows/definitions';
 import type { IncidentView } from '../../src/domain/incident-view';
-import { startSlackDouble, type SlackDouble } from '../doubles/slack-double';
-import { startTwilioDouble, type TwilioDouble } from '../doubles/twilio-double';
+import type { SlackDouble } from '../doubles/slack-double';
+import type { TwilioDouble } from '../doubles/twilio-double';
 import { shippedConfig } from '../helpers/app';
 import { openIncident } from '../helpers/incident';
+import { startPagingDoubles, type PagingDoubles } from '../helpers/paging-doubles';
 import { timeSkippingEnv, uniqueTaskQueue } from '../helpers/temporal';
 import { startTestWorker } from '../helpers/worker';
 import { registerSearchAttributes } from '../helpers/time-skipping';
 
 const MIN = 60_000;
-const SID = 'AC0123456789abcdef0123456789abcdef';
-const TOKEN = 'twilio-secret';
 
 let env: TestWorkflowEnvironment;
+let doubles: PagingDoubles;
 let slack: SlackDouble;
 let twilio: TwilioDouble;
 let worker: Awaited<ReturnType<typeof startTestWorker>>;
@@ -29,25 +29,14 @@ const taskQueue = uniqueTaskQueue('esc');
 beforeAll(async () => {
   env = await timeSkippingEnv();
   await registerSearchAttributes(env, ALL_SEARCH_ATTRIBUTES);
-  slack = await startSlackDouble({ token: 'xoxb-test' });
-  twilio = await startTwilioDouble({ accountSid: SID, authToken: TOKEN });
-  worker = await startTestWorker(env, {
-    taskQueue,
-    env: {
-      SLACK_BOT_TOKEN: 'xoxb-test',
-      SLACK_API_URL: slack.apiUrl,
-      TWILIO_ACCOUNT_SID: SID,
-      TWILIO_AUTH_TOKEN: TOKEN,
-      TWILIO_FROM_NUMBER: '+15005550006',
-      TWILIO_API_URL: twilio.url,
-    },
-  });
+  doubles = await startPagingDoubles('twilio-secret');
+  ({ slack, twilio } = doubles);
+  worker = await startTestWorker(env, { taskQueue, env: doubles.workerEnv() });
 });
 
 afterAll(async () => {
   await worker?.stop();
-  await slack?.close();
-  await twilio?.close();
+  await doubles?.close();
   await env?.teardown();
 });
 

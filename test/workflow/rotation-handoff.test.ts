@@ -4,48 +4,33 @@ import type { AppConfig } from '../../src/config/load-config';
 import { OncallConfig, onCallAt } from '../../src/domain/oncall';
 import { incidentQuery, resolveSignal } from '../../src/workflows/definitions';
 import { ALL_SEARCH_ATTRIBUTES } from '../../src/workflows/search-attributes';
-import { startSlackDouble, type SlackDouble } from '../doubles/slack-double';
-import { startTwilioDouble, type TwilioDouble } from '../doubles/twilio-double';
+import type { TwilioDouble } from '../doubles/twilio-double';
 import { shippedConfig } from '../helpers/app';
 import { openIncident } from '../helpers/incident';
+import { minutesAfterOpen, startPagingDoubles, type PagingDoubles } from '../helpers/paging-doubles';
 import { timeSkippingEnv, uniqueTaskQueue } from '../helpers/temporal';
 import { registerSearchAttributes } from '../helpers/time-skipping';
 import { startTestWorker } from '../helpers/worker';
-import type { IncidentView } from '../../src/domain/incident-view';
 
 const MIN = 60_000;
-const SID = 'AC0123456789abcdef0123456789abcdef';
 
 let env: TestWorkflowEnvironment;
-let slack: SlackDouble;
+let doubles: PagingDoubles;
 let twilio: TwilioDouble;
 const features = { slack: true, store: false, pagerduty: false, alertmanager: false };
-const workerEnv = (): Record<string, string> => ({
-  SLACK_BOT_TOKEN: 'xoxb-test',
-  SLACK_API_URL: slack.apiUrl,
-  TWILIO_ACCOUNT_SID: SID,
-  TWILIO_AUTH_TOKEN: 'secret',
-  TWILIO_FROM_NUMBER: '+15005550006',
-  TWILIO_API_URL: twilio.url,
-});
+const workerEnv = (): Record<string, string> => doubles.workerEnv();
 
 beforeAll(async () => {
   env = await timeSkippingEnv();
   await registerSearchAttributes(env, ALL_SEARCH_ATTRIBUTES);
-  slack = await startSlackDouble({ token: 'xoxb-test' });
-  twilio = await startTwilioDouble({ accountSid: SID, authToken: 'secret' });
+  doubles = await startPagingDoubles();
+  twilio = doubles.twilio;
 });
 
 afterAll(async () => {
-  await slack?.close();
-  await twilio?.close();
+  await doubles?.close();
   await env?.teardown();
 });
-
-function minutesAfterOpen(v: IncidentView, level: number): number | undefined {
-  const at = v.escalation?.pagedAt[String(level)];
-  return at === undefined ? undefined : (Date.parse(at) - Date.parse(v.openedAt)) / MIN;
-}
 
 describe('a rotation hand-off during an incident', () => {
   let worker: Awaited<ReturnType<typeof startTestWorker>>;
