@@ -7,7 +7,13 @@ import { incidentWorkflowId, type RouteDecision, routeAlert } from '../domain/ro
 import { type Runbook, runbookMatches } from '../domain/runbook';
 import type { AppConfig } from '../config/load-config';
 import { worst } from '../domain/severity';
-import { alertSignal, type IncidentInput, type IncidentSettings, TASK_QUEUE } from '../workflows/definitions';
+import {
+  type AlertSignal,
+  alertSignal,
+  type IncidentInput,
+  type IncidentSettings,
+  TASK_QUEUE,
+} from '../workflows/definitions';
 import {
   IncidentKey,
   IncidentServiceKey,
@@ -61,6 +67,72 @@ interface Group {
   alerts: RoutedAlert[];
 }
 
+/** What {@link incidentStartOptions} needs: the routing decision and the firing alerts of one incident. */
+export interface IncidentStartRequest {
+  workflowId: string;
+  decision: RouteDecision;
+  /** The alert signal; at least one of its alerts must be firing. */
+  signal: AlertSignal;
+  config: Pick<AppConfig, 'policies' | 'runbooks'>;
+  settings: IncidentSettings;
+  taskQueue: string;
+}
+
+/**
+ * The signal-with-start call that opens or joins an incident: input with the policy and matching runbooks
+ * snapshotted, search attributes, and the Web UI summary and details. Pure; exported so the ingest benchmark's
+ * baseline sends exactly the same call.
+ */
+export function incidentStartOptions(req: IncidentStartRequest) {
+  const firing = req.signal.alerts.filter((a) => a.status === 'firing');
+  const first = firing[0];
+  if (!first) throw new Error('incidentStartOptions: no firing alert');
+  const d = req.decision;
+  const severity = firing.reduce((s, a) => worst(s, a.severity), d.severity);
+  const title = alertHeadline(first);
+  const policy =
+    snapshotPolicy(req.config.policies, d.escalationPolicy) ?? snapshotPolicy(req.config.policies, 'default');
+  const runbooks: Record<string, Runbook> = {};
+  for (const [name, rb] of Object.entries(req.config.runbooks)) {
+    if (name === d.runbook || runbookMatches(rb, { incidentType: d.incidentType, labels: first.labels }))
+      runbooks[name] = rb;
+  }
+  const input: IncidentInput = {
+    incidentId: req.workflowId,
+    dedupKey: d.dedupKey,
+    service: d.service,
+    incidentType: d.incidentType,
+    severity,
+    title,
+    routing: {
+      rule: d.rule,
+      runbook: d.runbook,
+      escalationPolicy: d.escalationPolicy,
+      slackChannel: d.slackChannel,
+    },
+    settings: req.settings,
+    ...(policy ? { policy } : {}),
+    runbooks,
+  };
+  return {
+    workflowId: req.workflowId,
+    taskQueue: req.taskQueue,
+    args: [input] as [IncidentInput],
+    signal: alertSignal,
+    signalArgs: [req.signal] as [AlertSignal],
+    workflowIdConflictPolicy: 'USE_EXISTING' as const,
+    workflowIdReusePolicy: 'ALLOW_DUPLICATE' as const,
+    typedSearchAttributes: [
+      { key: IncidentKey, value: d.dedupKey },
+      { key: IncidentServiceKey, value: d.service },
+      { key: IncidentSeverityKey, value: severity },
+      { key: IncidentStatusKey, value: 'triggered' },
+    ],
+    staticSummary: incidentSummary({ severity, service: d.service, title }),
+    staticDetails: incidentDetails({ ...input, labels: first.labels }),
+  };
+}
+
 /**
  * Routes alerts to incidents and delivers them with signal-with-start (one call per incident). Exact
  * re-deliveries are dropped first; resolved-only batches never open an incident.
@@ -85,53 +157,16 @@ export function createIncidentStarter(options: IncidentStarterOptions) {
         throw err;
       }
     }
-    const first = firing[0]!;
-    const d = group.decision;
-    const severity = firing.reduce((s, a) => worst(s, a.severity), d.severity);
-    const title = alertHeadline(first);
-    const config = options.config();
-    const policy =
-      snapshotPolicy(config.policies, d.escalationPolicy) ?? snapshotPolicy(config.policies, 'default');
-    const runbooks: Record<string, Runbook> = {};
-    for (const [name, rb] of Object.entries(config.runbooks)) {
-      if (name === d.runbook || runbookMatches(rb, { incidentType: d.incidentType, labels: first.labels }))
-        runbooks[name] = rb;
-    }
-    const input: IncidentInput = {
-      incidentId: workflowId,
-      dedupKey: d.dedupKey,
-      service: d.service,
-      incidentType: d.incidentType,
-      severity,
-      title,
-      routing: {
-        rule: d.rule,
-        runbook: d.runbook,
-        escalationPolicy: d.escalationPolicy,
-        slackChannel: d.slackChannel,
-      },
+    const start = incidentStartOptions({
+      workflowId,
+      decision: group.decision,
+      signal,
+      config: options.config(),
       settings: options.settings,
-      ...(policy ? { policy } : {}),
-      runbooks,
-    };
+      taskQueue: options.taskQueue ?? TASK_QUEUE,
+    });
     const handle = await options.temporal.withDeadline(timeout, () =>
-      client.workflow.signalWithStart<typeof incidentWorkflow, [typeof signal]>('incidentWorkflow', {
-        workflowId,
-        taskQueue: options.taskQueue ?? TASK_QUEUE,
-        args: [input],
-        signal: alertSignal,
-        signalArgs: [signal],
-        workflowIdConflictPolicy: 'USE_EXISTING',
-        workflowIdReusePolicy: 'ALLOW_DUPLICATE',
-        typedSearchAttributes: [
-          { key: IncidentKey, value: d.dedupKey },
-          { key: IncidentServiceKey, value: d.service },
-          { key: IncidentSeverityKey, value: severity },
-          { key: IncidentStatusKey, value: 'triggered' },
-        ],
-        staticSummary: incidentSummary({ severity, service: d.service, title }),
-        staticDetails: incidentDetails({ ...input, labels: first.labels }),
-      }),
+      client.workflow.signalWithStart<typeof incidentWorkflow, [AlertSignal]>('incidentWorkflow', start),
     );
     return {
       incidentId: workflowId,
