@@ -94,6 +94,10 @@ describe('SLA miss', () => {
       'SLA missed for DAG customer_etl; on-call is paged. Bottleneck: transform ran 83m, 38% over its P95 of 60m (mean 47m over 5 runs).',
     );
     expect(v.pendingApprovals[0]!.stepId).toBe('approve_scale_up');
+    // New runs take the patched path: the store's incident number is in the memo for the Web UI.
+    expect(v.number).toMatch(/^INC-\d{8}-\d{3}$/);
+    const { memo } = await handle.describe();
+    expect(memo).toMatchObject({ incidentNumber: v.number });
     await handle.signal(resolveSignal, { user: 'test' });
   });
 });

@@ -1,4 +1,4 @@
-import { condition, ParentClosePolicy, sleep, startChild, upsertMemo } from '@temporalio/workflow';
+import { condition, ParentClosePolicy, patched, sleep, startChild, upsertMemo } from '@temporalio/workflow';
 import { firingAlerts } from '../../domain/incident';
 import {
   incidentKeyOf,
@@ -193,6 +193,10 @@ async function suggest(rt: Runtime): Promise<void> {
   touch(rt);
 }
 
+/** Behaviour added after `incident-parts-v2`: runs started before them replay without these commands. */
+const NUMBER_MEMO_PATCH = 'incident-number-memo';
+const SLA_BOTTLENECK_PATCH = 'sla-miss-bottleneck';
+
 /**
  * SLA miss: which task made the run late, against its own P95 over recent successful runs. The result
  * leads the diagnosis and is available to the runbook as `{{ slowest_task }}`.
@@ -252,7 +256,7 @@ export async function runLearn(rt: Runtime, onDiagnosed: () => void): Promise<vo
       );
       s.number = number;
       // The static summary was written before the number existed: the memo carries it in the Web UI.
-      upsertMemo({ incidentNumber: number });
+      if (patched(NUMBER_MEMO_PATCH)) upsertMemo({ incidentNumber: number });
       touch(rt);
     }
     if (!s.learn?.recorded) {
@@ -261,7 +265,7 @@ export async function runLearn(rt: Runtime, onDiagnosed: () => void): Promise<vo
     }
     if (!s.learn?.diagnoses) {
       await diagnoseNow(rt);
-      if (s.incidentType === 'sla_miss') await findBottleneck(rt);
+      if (s.incidentType === 'sla_miss' && patched(SLA_BOTTLENECK_PATCH)) await findBottleneck(rt);
     }
   } catch (err) {
     note(rt, 'note', `Learning layer unavailable: ${failureMessage(err).message}`);
