@@ -44,6 +44,8 @@ export interface SlackThread {
   /** Set after a final Slack failure (e.g. invalid_auth): no further Slack calls. */
   disabled?: string;
   fellBack?: boolean;
+  /** How many times the message was posted again after someone deleted it in Slack (bounded). */
+  reposts?: number;
 }
 
 /** A ranked root-cause hypothesis (from the learn layer). */

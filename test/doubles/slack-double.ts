@@ -92,6 +92,8 @@ export interface SlackDouble {
   /** DM channel id `conversations.open` returns for a user. */
   dmChannelId(user: string): string;
   message(channel: string, ts: string): SlackStoredMessage | undefined;
+  /** A person deletes a message in the Slack client: later `chat.update` calls answer `message_not_found`. */
+  deleteMessage(channel: string, ts: string): void;
   /** Messages of a channel (name or id), oldest first, deleted ones excluded. */
   messages(channel: string): SlackStoredMessage[];
   latest(channel: string): SlackStoredMessage | undefined;
@@ -405,6 +407,11 @@ export async function startSlackDouble(options: SlackDoubleOptions = {}): Promis
     channelId,
     dmChannelId,
     message: (channel, ts) => store.get(key(channelId(channel), ts)),
+    deleteMessage(channel, ts) {
+      const msg = store.get(key(channelId(channel), ts));
+      if (!msg) throw new Error(`no message ${ts} in ${channel}`);
+      msg.deleted = true;
+    },
     messages: messagesOf,
     latest: (channel) => messagesOf(channel).at(-1),
     responseUrl(message) {

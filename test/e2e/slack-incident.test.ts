@@ -11,7 +11,7 @@ import { createSlackClient } from '../../src/adapters/slack';
 import { createIncidentActions } from '../../src/api/incident-actions';
 import { loadConfig } from '../../src/config/load-config';
 import { SlackAction } from '../../src/domain/slack-message';
-import { incidentQuery } from '../../src/workflows/definitions';
+import { acknowledgeSignal, incidentQuery, resolveSignal } from '../../src/workflows/definitions';
 import { startSlackDouble, type SlackDouble } from '../doubles/slack-double';
 import { startTwilioDouble, type TwilioDouble } from '../doubles/twilio-double';
 import { alertmanagerPayload, uniqueKey } from '../helpers/alerts';
@@ -178,5 +178,47 @@ describe('Slack ChatOps end to end', () => {
         .messages(channel)
         .filter((m) => m.threadTs === undefined && JSON.stringify(m.blocks).includes(incidentId)),
     ).toHaveLength(1);
+  });
+
+  it('posts the incident message again when someone deleted it in Slack', async () => {
+    const channel = slack.channelId('#data-incidents');
+    const dag = uniqueKey('orders_etl');
+    const res = await testApp.app.inject({
+      method: 'POST',
+      url: '/api/v1/alerts/alertmanager',
+      payload: alertmanagerPayload([
+        {
+          labels: { alertname: 'AirflowTaskFailureRateHigh', dag_id: dag, severity: 'P2' },
+          annotations: { summary: 'airflow_task_fail_rate > 50% for 5m' },
+        },
+      ]),
+    });
+    expect(res.statusCode).toBe(202);
+    const incidentId = res.json<{ incidents: Array<{ incidentId: string }> }>().incidents[0]!.incidentId;
+    const handle = env.client.workflow.getHandle(incidentId);
+    const roots = (): Array<{ ts: string }> =>
+      slack
+        .messages(channel)
+        .filter((m) => m.threadTs === undefined && JSON.stringify(m.blocks).includes(incidentId));
+    const first = await eventually(() => Promise.resolve(roots()[0]), 30_000, 'the incident message');
+
+    slack.deleteMessage(channel, first.ts);
+    await handle.signal(acknowledgeSignal, { user: 'alice', name: 'Alice Kim', via: 'api' });
+
+    const again = await eventually(() => Promise.resolve(roots()[0]), 30_000, 'the re-posted message');
+    expect(again.ts).not.toBe(first.ts);
+    expect(JSON.stringify(slack.message(channel, again.ts)!.blocks)).toContain('acknowledged by Alice Kim');
+    const v = await eventually(async () => {
+      const view = await handle.query(incidentQuery);
+      return view.slack?.ts === again.ts ? view : undefined;
+    });
+    expect(v.timeline.map((e) => e.text)).toContain(
+      `Slack incident message ${first.ts} is gone (slack chat.update: message_not_found); posting it again`,
+    );
+    await handle.signal(resolveSignal, { user: 'alice', via: 'api' });
+    await handle.result();
+    // Later edits go to the new message; the deleted one is never posted over again.
+    expect(slack.message(channel, again.ts)!.text?.startsWith('Resolved')).toBe(true);
+    expect(roots()).toHaveLength(1);
   });
 });

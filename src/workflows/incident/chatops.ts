@@ -1,4 +1,4 @@
-import { condition, sleep } from '@temporalio/workflow';
+import { condition, patched, sleep } from '@temporalio/workflow';
 import { fingerprintOf } from '../../domain/generic-alert';
 import { firingAlerts } from '../../domain/incident';
 import {
@@ -42,6 +42,9 @@ const THREAD_KINDS: ReadonlySet<TimelineKind> = new Set<TimelineKind>([
 
 const MAX_THREAD_LINES = 15;
 const MAX_FAILURES = 5;
+const MAX_REPOSTS = 3;
+/** Re-posting a deleted incident message came after `incident-parts-v2`. */
+const REPOST_PATCH = 'slack-repost-deleted-message';
 
 function humanCause(cause: string): string {
   const text = cause.replace(/_/g, ' ');
@@ -187,6 +190,23 @@ export async function runChatOps(rt: Runtime): Promise<void> {
           `Slack channel ${slack.channel} unusable (${failure.message}); falling back to ${fallback}`,
         );
         slack.channel = fallback;
+        continue;
+      }
+      // Someone deleted the incident message: post it again rather than failing every later edit.
+      if (
+        slack.ts &&
+        failure.type === ErrorType.NotFound &&
+        (slack.reposts ?? 0) < MAX_REPOSTS &&
+        patched(REPOST_PATCH)
+      ) {
+        note(
+          rt,
+          'notification_failed',
+          `Slack incident message ${slack.ts} is gone (${failure.message}); posting it again`,
+        );
+        slack.reposts = (slack.reposts ?? 0) + 1;
+        delete slack.ts;
+        delete slack.renderedHash;
         continue;
       }
       if (
