@@ -11,6 +11,8 @@ import { maskPhone } from '../domain/masking';
 import type { Severity } from '../domain/severity';
 import type { Clock } from './clock';
 import type { PageLog } from './page-log';
+import { postOnce, type SlackNotice } from './slack-post';
+import { currentActivityRuntime } from './activity-runtime';
 
 /** Who a policy level pages. Exactly one key. */
 export type PageTarget =
@@ -120,12 +122,7 @@ export interface PagingDeps {
   render?: Partial<PageRenderers>;
 }
 
-export interface SlackNotice {
-  channel: string;
-  threadTs?: string;
-  text: string;
-  blocks?: SlackBlock[];
-}
+export type { SlackNotice } from './slack-post';
 
 /** Outcome of a PagerDuty acknowledge/resolve. */
 export type PagerDutyUpdateResult =
@@ -335,15 +332,15 @@ export function createPagingActivities(deps: PagingDeps) {
       }
     },
 
-    /** Posts to a Slack channel (or thread). Final Slack errors throw non-retryable, with `details: [{ slackError }]`. */
+    /**
+     * Posts to a Slack channel (or thread), at most once per `idempotencyKey` ({@link postOnce}). Final
+     * Slack errors throw non-retryable, with `details: [{ slackError }]`.
+     */
     async notifySlack(notice: SlackNotice): Promise<SlackMessageRef> {
       const slack = requireSlack(deps.slack);
       try {
-        return await slack.postMessage({
-          channel: notice.channel,
-          text: notice.text,
-          ...(notice.blocks ? { blocks: notice.blocks } : {}),
-          ...(notice.threadTs ? { threadTs: notice.threadTs } : {}),
+        return await postOnce(slack, notice, currentActivityRuntime().attempt, (message) => {
+          Context.current().log.warn(message);
         });
       } catch (err) {
         throw toApplicationFailure(err);
