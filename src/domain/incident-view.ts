@@ -46,6 +46,15 @@ export interface SlackThread {
   fellBack?: boolean;
   /** How many times the message was posted again after someone deleted it in Slack (bounded). */
   reposts?: number;
+  /** A Slack outage in progress: retryable failures since `since`, noted once in the timeline. */
+  outage?: { since: string; attempts: number; lastError: string };
+  /**
+   * The post in progress (the root message, or the thread batch after `postedSeq` up to `toSeq`): its
+   * idempotency key and first try survive retries, so a post whose response was lost is found, not repeated.
+   */
+  pendingPost?: { key: string; firstTriedAt: number; tries: number; toSeq?: number };
+  /** The Block Kit problems last noted, so that each distinct problem is noted once. */
+  problemsNoted?: string;
 }
 
 /** A ranked root-cause hypothesis (from the learn layer). */
