@@ -280,6 +280,8 @@ async function syncWithSlack(rt: Runtime): Promise<void> {
   const fallback = rt.input.settings.defaultSlackChannel ?? '#data-incidents';
   const slack = (rt.state.slack ??= { channel: rt.state.routing.slackChannel ?? fallback, postedSeq: 0 });
   const debounceMs = rt.input.settings.slackDebounceMs ?? 1_000;
+  /** Workflow time of the last round of Slack calls. */
+  let lastSyncAt = 0;
   const synced = (): boolean =>
     slack.ts !== undefined &&
     messageHash(renderIncidentMessage(messageModel(rt))) === slack.renderedHash &&
@@ -295,11 +297,14 @@ async function syncWithSlack(rt: Runtime): Promise<void> {
       if (rt.finished) return;
       const version = rt.version;
       await condition(() => rt.version !== version);
-      // Coalesce bursts (an alert storm, a runbook step finishing) into one edit.
-      await sleep(debounceMs);
+      // Leading edge: the first change after a quiet spell (a click) is shown at once; changes that follow
+      // within `debounceMs` of the last sync (an alert storm, a runbook step finishing) coalesce.
+      const quietFor = now() - lastSyncAt;
+      if (quietFor < debounceMs) await sleep(debounceMs - quietFor);
       continue;
     }
     try {
+      lastSyncAt = now();
       await syncOnce(rt, slack);
     } catch (err) {
       const failure = failureMessage(err);
