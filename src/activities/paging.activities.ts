@@ -175,7 +175,9 @@ type Delivery =
  * - 5xx / network → retryable `Unavailable`;
  * - other 4xx and final Slack errors → `pageTarget` RETURNS `{ status: 'failed', error }` (the workflow
  *   records it and moves on); `notifySlack`/`updateSlackMessage`/PagerDuty updates THROW non-retryable.
- * Idempotent per page key and recipient through the injected {@link PageLog}.
+ * Idempotent per page and recipient through the injected {@link PageLog}: each is claimed before it is sent
+ * and completed after; a claim an earlier attempt left open makes Twilio sends look for the message or call
+ * first. Page log failures and claims held by another live execution are retryable `Unavailable`.
  */
 export function createPagingActivities(deps: PagingDeps) {
   const render: PageRenderers = { ...defaultPageRenderers, ...deps.render };
@@ -293,7 +295,7 @@ export function createPagingActivities(deps: PagingDeps) {
     if (claimed.state === 'busy') {
       throw ApplicationFailure.create({
         type: ErrorType.Unavailable,
-        message: `page ${key.pageKey}${key.recipient ? ` (${key.recipient})` : ''} is being sent by another worker`,
+        message: `page ${key.pageKey}${key.recipient ? ` (${key.recipient})` : ''} is being sent by another activity execution`,
         nonRetryable: false,
         nextRetryDelay: claimed.retryAfterMs,
       });
@@ -319,7 +321,7 @@ export function createPagingActivities(deps: PagingDeps) {
 
     ctx?.heartbeat({ pageKey: req.pageKey, recipient: d.key });
     const base = { ...(d.personId ? { personId: d.personId } : {}), address: d.address };
-    let recipient: PageRecipient | undefined;
+    let recipient: PageRecipient;
     let maybeSent = false;
     try {
       if (ctx?.cancellationSignal.aborted) throw ctx.cancellationSignal.reason;
@@ -344,7 +346,7 @@ export function createPagingActivities(deps: PagingDeps) {
       recipient = { ...base, status: 'failed', error: pageError(err) };
     }
     const recorded = await logged('complete', () =>
-      deps.pageLog.complete(key, { kind: 'recipient', recipient: recipient }),
+      deps.pageLog.complete(key, { kind: 'recipient', recipient }),
     );
     return recipientOf(recorded.entry, d);
   }
