@@ -89,9 +89,9 @@ export interface AirflowSetPoolSlotsInput {
   /** Relative target, computed from `previous`. */
   increaseBy?: number;
   /**
-   * The pool size recorded by an earlier run of this step; when given, the target is `previous +
-   * increaseBy` however often the step runs (otherwise the live size is read once per activity and kept
-   * across retries in the heartbeat details).
+   * The pool size the workflow recorded before the change; returned as `previous` (with `slots`), and with
+   * `increaseBy` the target is `previous + increaseBy` however often the activity runs (without it the
+   * live size is read once per activity and kept across retries in the heartbeat details).
    */
   previous?: number;
 }
@@ -382,10 +382,22 @@ export function createAirflowActivities(deps: AirflowActivityDeps) {
     }));
   }
 
+  /** A pool's slots (-1: unlimited). Read-only. */
+  async function airflowReadPool(input: { pool: string }): Promise<{ pool: string; slots: number }> {
+    const runtime = currentActivityRuntime();
+    return withUpstreamFailures(async () => ({
+      pool: input.pool,
+      slots: (await airflow.getPool(input.pool, callOpts(runtime))).slots,
+    }));
+  }
+
   /**
-   * Sets a pool's slots to `slots`, or to `previous + increaseBy`. Idempotent: the target is computed
-   * once from the recorded (or first-read) previous size, so a re-run sets the same value instead of
-   * adding again. Returns `{ previous, current }` for the incident record and a later restore.
+   * Sets a pool's slots to `slots`, or to `previous + increaseBy`. The workflow reads the size with
+   * `airflowReadPool`, records it and the target, and passes the absolute `slots` with that `previous`:
+   * setting the size the pool already has is a no-op, so every retry converges on the recorded target.
+   * `increaseBy` is kept for activities scheduled by older workflow code; there the target is computed
+   * from `previous` or the first-read size kept in heartbeat details, which a worker that dies before its
+   * heartbeat is sent loses. Returns `{ previous, current }` for the incident record and a later restore.
    */
   async function airflowSetPoolSlots(input: AirflowSetPoolSlotsInput): Promise<AirflowSetPoolSlotsResult> {
     const runtime = currentActivityRuntime();
@@ -551,6 +563,7 @@ export function createAirflowActivities(deps: AirflowActivityDeps) {
     airflowTriggerDag,
     airflowSetPaused,
     airflowDownstreamDags,
+    airflowReadPool,
     airflowSetPoolSlots,
     airflowTaskLog,
     airflowAwaitState,
