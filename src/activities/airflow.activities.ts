@@ -345,9 +345,11 @@ export function createAirflowActivities(deps: AirflowActivityDeps) {
   }
 
   /**
-   * Pauses or unpauses DAGs and reports each DAG's state before the change, so a later step can restore
-   * exactly (unpause only those whose `previous` was false). DAGs already in the wanted state are not
-   * patched. Idempotent: the recorded `previous` values survive retries through heartbeat details.
+   * Pauses or unpauses DAGs and reports each DAG's state before the change. DAGs already in the wanted
+   * state are not patched, so a retry changes nothing twice. The workflow reads the states first
+   * (`airflowReadPaused`) and records which DAGs it changes before calling this, so a later step restores
+   * exactly those. The `previous` values reported here survive retries only through heartbeat details: a
+   * worker killed between a PATCH and its heartbeat reports that DAG as already paused.
    */
   async function airflowSetPaused(input: AirflowSetPausedInput): Promise<{ changes: DagPauseChange[] }> {
     const runtime = currentActivityRuntime();
@@ -371,6 +373,21 @@ export function createAirflowActivities(deps: AirflowActivityDeps) {
           .filter((d) => order.has(d.dagId))
           .sort((a, b) => order.get(a.dagId)! - order.get(b.dagId)!),
       };
+    });
+  }
+
+  /** Whether each DAG is paused, in the order given. Read-only. */
+  async function airflowReadPaused(input: {
+    dagIds: string[];
+  }): Promise<{ states: Array<{ dagId: string; isPaused: boolean }> }> {
+    const runtime = currentActivityRuntime();
+    const opts = callOpts(runtime);
+    return withUpstreamFailures(async () => {
+      const states: Array<{ dagId: string; isPaused: boolean }> = [];
+      for (const dagId of [...new Set(input.dagIds)]) {
+        states.push({ dagId, isPaused: (await airflow.getDag(dagId, opts)).isPaused });
+      }
+      return { states };
     });
   }
 
@@ -562,6 +579,7 @@ export function createAirflowActivities(deps: AirflowActivityDeps) {
     airflowClearTask,
     airflowTriggerDag,
     airflowSetPaused,
+    airflowReadPaused,
     airflowDownstreamDags,
     airflowReadPool,
     airflowSetPoolSlots,

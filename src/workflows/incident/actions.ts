@@ -5,6 +5,7 @@ import { durationMs } from '../../domain/duration';
 import type { SizeChange } from '../../domain/relative-change';
 import { renderTemplate } from '../../domain/template';
 import { actions, kube, quick, withTimeout } from './proxies';
+import { recordsPauseTargets, setDagsPaused } from './dag-pause';
 import { act, type Runtime } from './runtime';
 import { scaleDeployment, setPoolSlots, usesAbsoluteTarget } from './size-change';
 
@@ -148,6 +149,10 @@ export async function runAction(
       const dagIds = st.data.dagIds;
       if (dagIds.length === 0) {
         st.data.changed = 0;
+        return;
+      }
+      if (recordsPauseTargets()) {
+        await setDagsPaused(rt, st, dagIds, paused, opts);
         return;
       }
       const result = await act(rt, () =>
