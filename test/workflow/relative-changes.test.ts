@@ -14,7 +14,12 @@ import { alertFromGeneric, GenericAlert } from '../../src/domain/generic-alert';
 import type { IncidentView } from '../../src/domain/incident-view';
 import { createIncidentStarter, defaultIncidentSettings } from '../../src/ingest/incident-starter';
 import { createTemporalClient } from '../../src/temporal/client';
-import { incidentQuery, resolveSignal, runRunbookSignal } from '../../src/workflows/definitions';
+import {
+  commentSignal,
+  incidentQuery,
+  resolveSignal,
+  runRunbookSignal,
+} from '../../src/workflows/definitions';
 import { ALL_SEARCH_ATTRIBUTES } from '../../src/workflows/search-attributes';
 import { startAirflowDouble, type AirflowDouble, type RecordedRequest } from '../doubles/airflow-double';
 import { startKubeApiServerDouble, type KubeApiServerDouble } from '../doubles/kube-apiserver-double';
@@ -205,6 +210,114 @@ steps:
     expect(kube.deployment('data-platform', 'airflow-workers')!.spec).toMatchObject({ replicas: 5 });
     // One write reached the API server: the retry found 5 replicas and sent nothing.
     expect(kube.requests.filter(isScaleWrite)).toHaveLength(1);
+    await handle.signal(resolveSignal, { user: 'test' });
+  });
+});
+
+describe('a continue-as-new between recording the pool target and setting it', () => {
+  let airflow: AirflowDouble;
+  let worker: Awaited<ReturnType<typeof startTestWorker>>;
+  const taskQueue = uniqueTaskQueue('pool-can');
+  let config: ReturnType<typeof loadConfig>;
+
+  beforeAll(async () => {
+    airflow = await startAirflowDouble({ versions: ['v1'] });
+    airflow.addPool({ name: 'staging', slots: 10 });
+    const dir = mkdtempSync(join(tmpdir(), 'incidentflow-pool-can-'));
+    cpSync(resolve(__dirname, '../../config'), dir, { recursive: true });
+    writeFileSync(
+      join(dir, 'runbooks/raise_staging_pool.yaml'),
+      `name: raise_staging_pool
+title: Raise the staging pool by 5 slots (test)
+risk: safe
+match: { incident_types: [task_temporary_failure] }
+steps:
+  - id: raise_pool
+    type: action
+    action: airflow.set_pool_slots
+    with: { pool: staging, increase_by: 5 }
+`,
+    );
+    config = loadConfig(dir);
+    worker = await startTestWorker(env, {
+      taskQueue,
+      config,
+      env: {
+        AIRFLOW_BASE_URL: airflow.url,
+        AIRFLOW_USERNAME: 'admin',
+        AIRFLOW_PASSWORD: 'admin',
+        AIRFLOW_API_VERSION: 'v1',
+      },
+    });
+  });
+
+  afterAll(async () => {
+    await worker?.stop();
+    await airflow?.close();
+  });
+
+  it('reads in the first run, sets the recorded target in the next, and changes the pool once', async () => {
+    // Hold the pool read until the run has decided to continue as new (it then starts no new activity).
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    let readArrived = false;
+    airflow.onRequest(async (r) => {
+      if (r.method === 'GET' && r.path.endsWith('/pools/staging') && !readArrived) {
+        readArrived = true;
+        await held;
+      }
+    });
+    const { incidentId, runId: firstRunId } = await openIncident({
+      address: env.address,
+      taskQueue,
+      config,
+      severity: 'P4',
+      settings: { maxSignalsPerRun: 3 },
+    });
+    const handle = env.client.workflow.getHandle(incidentId);
+    // Signals 1 (the alert) and 2: the runbook; signal 3 (the comment) reaches the per-run budget.
+    await handle.signal(runRunbookSignal, { runbook: 'raise_staging_pool', user: 'test', requestId: 'rb' });
+    await eventually(() => Promise.resolve(readArrived ? true : undefined), 30_000, 'the pool read');
+    await handle.signal(commentSignal, { user: 'test', text: 'watching the pool', requestId: 'c1' });
+    // Once a workflow task completed after the comment, the run is draining for continue-as-new.
+    const first = env.client.workflow.getHandle(incidentId, firstRunId);
+    await eventually(
+      async () => {
+        const events = (await first.fetchHistory()).events ?? [];
+        const signalled = events.findIndex(
+          (e) => e.workflowExecutionSignaledEventAttributes?.signalName === 'comment',
+        );
+        return signalled >= 0 && events.slice(signalled).some((e) => e.workflowTaskCompletedEventAttributes)
+          ? true
+          : undefined;
+      },
+      30_000,
+      'the comment to be processed',
+    );
+    release();
+
+    const view = await eventually(
+      async () => {
+        const v = await handle.query(incidentQuery);
+        return v.runbook?.runbook === 'raise_staging_pool' && v.runbook.status !== 'running' ? v : undefined;
+      },
+      60_000,
+      'the runbook to finish in the next run',
+    );
+    expect(view.runbook).toMatchObject({ status: 'succeeded' });
+    expect(view.runbook!.steps.raise_pool!.data).toMatchObject({ previous: 10, target: 15, current: 15 });
+    expect(airflow.poolSlots('staging')).toBe(15);
+    expect(airflow.requestsTo('PATCH', '/pools/staging')).toHaveLength(1);
+
+    const scheduled = async (runId: string): Promise<string[]> =>
+      ((await env.client.workflow.getHandle(incidentId, runId).fetchHistory()).events ?? []).flatMap((e) => {
+        const name = e.activityTaskScheduledEventAttributes?.activityType?.name;
+        return name && name.startsWith('airflow') ? [name] : [];
+      });
+    const secondRunId = (await handle.describe()).runId;
+    expect(secondRunId).not.toBe(firstRunId);
+    expect(await scheduled(firstRunId)).toEqual(['airflowReadPool']);
+    expect(await scheduled(secondRunId)).toEqual(['airflowSetPoolSlots']);
     await handle.signal(resolveSignal, { user: 'test' });
   });
 });
