@@ -224,6 +224,39 @@ export const SCENARIOS: ReplayScenario[] = [
     },
   },
   {
+    // The read → record → set-absolute flow of relative changes (patch relative-change-absolute-target):
+    // with Airflow not configured where this was recorded, the pool read fails and the runbook escalates.
+    name: 'v2-pool-raise-absolute-target',
+    realActivities: true,
+    async run(client, taskQueue) {
+      const wf = {
+        ...inputV2('replay-v2-pool-raise'),
+        runbooks: {
+          connection_pool_exhaustion: shippedConfig.runbooks.connection_pool_exhaustion!,
+        },
+      };
+      const poolAlert: RoutedAlert = {
+        ...alert('fp1', 'firing'),
+        labels: {
+          alertname: 'AirflowTaskFailureRateHigh',
+          dag_id: 'customer_etl',
+          task_id: 'load',
+          pool: 'warehouse',
+        },
+      };
+      const handle = await start(client, taskQueue, wf, [poolAlert]);
+      await handle.signal(runRunbookSignal, {
+        runbook: 'connection_pool_exhaustion',
+        user: 'alice',
+        requestId: 'p1',
+      });
+      await waitFor(async () => (await handle.query(incidentQuery)).runbook?.status === 'failed');
+      await handle.signal(resolveSignal, { user: 'alice', note: 'raised the pool by hand', requestId: 'p2' });
+      await handle.result();
+      return { workflowId: handle.workflowId, runId: handle.signaledRunId };
+    },
+  },
+  {
     name: 'v1-auto-resolve',
     async run(client, taskQueue) {
       const wf = input('replay-v1-auto-resolve');
