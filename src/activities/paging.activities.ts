@@ -135,6 +135,8 @@ export const DEFAULT_PAGE_CLAIM_LEASE_MS = 2 * 60_000;
 
 /** How far before a claim Twilio's lists are searched: its `date_created` has whole seconds and its own clock. */
 const SMS_LOOKBACK_MS = 15 * 60_000;
+/** Slack's `ts` comes from Slack's clock: look a little before the claim. */
+const SLACK_LOOKBACK_MS = 60_000;
 /** Calls are matched by number and time alone, so their window stays short. */
 const CALL_LOOKBACK_MS = 60_000;
 
@@ -186,12 +188,22 @@ export function createPagingActivities(deps: PagingDeps) {
         const slack = deps.slack;
         if (!slack) return notConfigured('slack', 'Slack is not configured (SLACK_BOT_TOKEN)');
         const message = render.slack(req);
-        const toChannel = (channel: string): Delivery => ({
-          kind: 'send',
-          key: `slack:${channelAddress(channel)}`,
-          address: channelAddress(channel),
-          send: async () => refId(await slack.postMessage({ channel, ...message })),
-        });
+        // The message carries its page-log key as metadata: a resumed claim finds it in the history.
+        const postKey = (recipient: string): string => `${req.pageKey}#${recipient}`;
+        const toChannel = (channel: string): Delivery => {
+          const key = `slack:${channelAddress(channel)}`;
+          return {
+            kind: 'send',
+            key,
+            address: channelAddress(channel),
+            send: async () =>
+              refId(await slack.postMessage({ channel, ...message, idempotencyKey: postKey(key) })),
+            find: (since) =>
+              slackLookup(() =>
+                slack.findPosted({ channel, key: postKey(key), sinceMs: since - SLACK_LOOKBACK_MS }),
+              ),
+          };
+        };
         const named = 'slack_channel' in req.target ? req.target.slack_channel : resolved.slackChannel;
         // `$incident` names the incident's own channel, which the request carries.
         const channel = named === INCIDENT_CHANNEL ? req.slackChannel : named;
@@ -200,12 +212,17 @@ export function createPagingActivities(deps: PagingDeps) {
           const user = p.slackUserId;
           if (!user)
             return { kind: 'skip', personId: p.id, address: `person:${p.id}`, reason: 'no Slack user id' };
+          const key = `slack:@${user}`;
           return {
             kind: 'send',
-            key: `slack:@${user}`,
+            key,
             personId: p.id,
             address: `@${user}`,
-            send: async () => refId(await slack.dm({ user, ...message })),
+            send: async () => refId(await slack.dm({ user, ...message, idempotencyKey: postKey(key) })),
+            find: (since) =>
+              slackLookup(() =>
+                slack.findDm({ user, key: postKey(key), sinceMs: since - SLACK_LOOKBACK_MS }),
+              ),
           };
         });
         if (!deliveries.some((d) => d.kind === 'send') && req.slackChannel) {
@@ -689,6 +706,20 @@ function activityContext(): Context | undefined {
 
 function refId(ref: SlackMessageRef): string {
   return `${ref.channel}/${ref.ts}`;
+}
+
+/**
+ * A Slack history lookup for a resumed claim. A lookup refused for good (no `channels:history` scope, say)
+ * counts as "not found", so the page is sent: a duplicate page beats a lost one.
+ */
+async function slackLookup(find: () => Promise<SlackMessageRef | undefined>): Promise<string | undefined> {
+  try {
+    const ref = await find();
+    return ref ? refId(ref) : undefined;
+  } catch (err) {
+    if (isHttpFailure(err) && err.class.kind === 'final') return undefined;
+    throw err;
+  }
 }
 
 function channelAddress(channel: string): string {

@@ -103,7 +103,14 @@ export interface SlackClient {
     blocks?: readonly SlackBlock[];
   }): Promise<{ messageTs: string }>;
   /** Direct message: `conversations.open` then `chat.postMessage` to the DM channel. */
-  dm(args: { user: string; text: string; blocks?: readonly SlackBlock[] }): Promise<SlackMessageRef>;
+  dm(args: {
+    user: string;
+    text: string;
+    blocks?: readonly SlackBlock[];
+    idempotencyKey?: string;
+  }): Promise<SlackMessageRef>;
+  /** {@link SlackClient.findPosted} in the direct-message conversation with `user` (`im:history`). */
+  findDm(lookup: { user: string; key: string; sinceMs: number }): Promise<SlackMessageRef | undefined>;
   /** POSTs JSON to an interaction's `response_url` (no token; the URL is the credential). */
   respond(responseUrl: string, body: SlackResponseUrlBody): Promise<void>;
 }
@@ -209,6 +216,20 @@ export function createSlackClient(options: SlackClientOptions): SlackClient {
     return undefined;
   }
 
+  /** The id of the direct-message conversation with `user` (`conversations.open` is idempotent). */
+  async function openDm(user: string): Promise<string> {
+    const opened = await call('conversations.open', { users: user });
+    const channel = (opened.channel as { id?: unknown } | undefined)?.id;
+    if (typeof channel !== 'string') {
+      throw new SlackApiError({
+        class: { kind: 'retryable', reason: 'server_error' },
+        provider: 'slack',
+        message: 'slack conversations.open: response without a channel id',
+      });
+    }
+    return channel;
+  }
+
   async function findPosted(lookup: SlackPostLookup): Promise<SlackMessageRef | undefined> {
     const channel = await channelIdOf(lookup.channel);
     if (!channel) return undefined;
@@ -249,17 +270,17 @@ export function createSlackClient(options: SlackClientOptions): SlackClient {
       const res = await call('chat.postEphemeral', { channel, user, text, blocks });
       return { messageTs: typeof res.message_ts === 'string' ? res.message_ts : '' };
     },
-    async dm({ user, text, blocks }) {
-      const opened = await call('conversations.open', { users: user });
-      const channel = (opened.channel as { id?: unknown } | undefined)?.id;
-      if (typeof channel !== 'string') {
-        throw new SlackApiError({
-          class: { kind: 'retryable', reason: 'server_error' },
-          provider: 'slack',
-          message: 'slack conversations.open: response without a channel id',
-        });
-      }
-      return postMessage({ channel, text, ...(blocks ? { blocks } : {}) });
+    async dm({ user, text, blocks, idempotencyKey }) {
+      const channel = await openDm(user);
+      return postMessage({
+        channel,
+        text,
+        ...(blocks ? { blocks } : {}),
+        ...(idempotencyKey ? { idempotencyKey } : {}),
+      });
+    },
+    async findDm({ user, key, sinceMs }) {
+      return findPosted({ channel: await openDm(user), key, sinceMs });
     },
     async respond(responseUrl, body) {
       let res: HttpResponse;

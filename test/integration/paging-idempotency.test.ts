@@ -13,6 +13,8 @@ import { buildActivities } from '../../src/composition';
 import { loadEnv } from '../../src/config/env';
 import { ErrorType } from '../../src/domain/errors';
 import { startTwilioDouble, type TwilioDouble } from '../doubles/twilio-double';
+import { startSlackDouble, type SlackDouble } from '../doubles/slack-double';
+import { createSlackClient } from '../../src/adapters/slack';
 import { shippedConfig } from '../helpers/app';
 import { openTestStore, type TestStore } from '../helpers/store';
 import { startTcpProxy, type TcpProxy, viaProxy } from '../helpers/tcp-proxy';
@@ -239,3 +241,59 @@ async function waitFor(check: () => boolean, what: string, timeoutMs = 10_000): 
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
+
+describe('Slack pages with the page log in PostgreSQL', () => {
+  const SLACK_TOKEN = 'xoxb-page-log';
+  let slack: SlackDouble;
+  beforeAll(async () => {
+    slack = await startSlackDouble({ token: SLACK_TOKEN });
+  });
+  afterAll(() => slack.close());
+  beforeEach(() => slack.reset());
+
+  const slackWorker = () =>
+    buildActivities({
+      env: loadEnv({ SLACK_BOT_TOKEN: SLACK_TOKEN, SLACK_API_URL: slack.apiUrl }),
+      config: () => shippedConfig,
+      store: t.store,
+      lookupEnv: () => undefined,
+    });
+
+  /** A Slack page to Alice (a direct message), in its own incident. */
+  function slackPage(): PageRequest {
+    const req = page();
+    return { ...req, channel: 'slack', pageKey: req.pageKey.replace(/\/sms$/, '/slack') };
+  }
+  const recipient = 'slack:@U01ALICE';
+
+  it('does not send the DM again when a crashed attempt already posted it', async () => {
+    const req = slackPage();
+    await crashedClaim(req, 'wf-slack-sent', recipient);
+    // What the crashed attempt did before dying: the DM, with its key as message metadata.
+    await createSlackClient({ token: SLACK_TOKEN, slackApiUrl: slack.apiUrl }).dm({
+      user: 'U01ALICE',
+      text: 'earlier page',
+      idempotencyKey: `${req.pageKey}#${recipient}`,
+    });
+
+    const result = await asAttempt('wf-slack-sent', 2, () => slackWorker().pageTarget(req));
+    expect(result.status).toBe('sent');
+    expect(slack.callsTo('chat.postMessage')).toHaveLength(1);
+    expect(slack.callsTo('conversations.history')).toHaveLength(1);
+  });
+
+  it('sends the DM once when a crashed attempt claimed it but Slack has nothing', async () => {
+    const req = slackPage();
+    await crashedClaim(req, 'wf-slack-unsent', recipient);
+
+    const result = await asAttempt('wf-slack-unsent', 2, () => slackWorker().pageTarget(req));
+    expect(result.status).toBe('sent');
+    expect(slack.callsTo('chat.postMessage')).toHaveLength(1);
+    expect(slack.callsTo('chat.postMessage')[0]!.body.metadata).toEqual({
+      event_type: 'incidentflow_post',
+      event_payload: { key: `${req.pageKey}#${recipient}` },
+    });
+    await slackWorker().pageTarget(req);
+    expect(slack.callsTo('chat.postMessage')).toHaveLength(1);
+  });
+});

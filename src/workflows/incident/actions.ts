@@ -6,7 +6,7 @@ import type { SizeChange } from '../../domain/relative-change';
 import { renderTemplate } from '../../domain/template';
 import { actions, kube, quick, withTimeout } from './proxies';
 import { recordsPauseTargets, setDagsPaused } from './dag-pause';
-import { act, type Runtime } from './runtime';
+import { act, now, type Runtime } from './runtime';
 import { scaleDeployment, setPoolSlots, usesAbsoluteTarget } from './size-change';
 
 /** A step input that cannot be built (a template needs a missing label): the step fails, not the workflow. */
@@ -284,11 +284,19 @@ export async function runAction(
         st.data.delivered = 'timeline only (Slack not configured)';
         return;
       }
+      // The step's key makes the post idempotent: a retry after a lost response finds the message.
+      const tries = (typeof st.data.slackTries === 'number' ? st.data.slackTries : 0) + 1;
+      st.data.slackTries = tries;
+      const firstTriedAt = typeof st.data.slackFirstTriedAt === 'number' ? st.data.slackFirstTriedAt : now();
+      st.data.slackFirstTriedAt = firstTriedAt;
       const ref = await act(rt, () =>
         quick.notifySlack({
           channel,
           text,
           ...(!step.with.channel && slack?.ts ? { threadTs: slack.ts } : {}),
+          idempotencyKey: key,
+          firstTriedAt,
+          retried: tries > 1,
         }),
       );
       st.data.slackTs = ref.ts;
