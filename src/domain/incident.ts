@@ -1,6 +1,7 @@
 import { z } from 'zod';
-import { type Alert, alertHeadline, deliveryKey } from './alert';
+import { type Alert, type AlertTruncation, alertHeadline, deliveryKey } from './alert';
 import { isWorse, type Severity } from './severity';
+import { boundedId } from './text-bounds';
 import { appendTimeline, type TimelineEntry, type TimelineKind } from './timeline';
 
 /** Incident lifecycle (DESIGN §4). `closed` follows `resolved` once the postmortem is produced. */
@@ -36,6 +37,10 @@ export interface AlertRecord {
   generatorURL?: string;
   /** How many times this alert went from resolved back to firing (flapping). */
   refires: number;
+  /** What the size caps cut from the latest delivery of this alert, if anything. */
+  truncation?: AlertTruncation;
+  /** Set when the state budget forced this record down to its essential labels and a short summary. */
+  compacted?: boolean;
 }
 
 /** An alert delivered to an incident, with the severity its route decided. */
@@ -61,6 +66,8 @@ export interface IntakeCounters {
   duplicates: number;
   untrackedAlerts: number;
   timelineDropped: number;
+  /** Deliveries that arrived with values truncated or entries dropped by the size caps. */
+  alertsTruncated?: number;
 }
 
 /** The part of incident state owned by alert intake. JSON-plain (carried across continue-as-new). */
@@ -74,6 +81,18 @@ export interface IntakeState {
   counters: IntakeCounters;
   timeline: TimelineEntry[];
 }
+
+/** Options of {@link applyAlerts}. */
+export interface IntakeOptions {
+  /**
+   * Remember long delivery keys as a short hash of themselves, so the dedup memory stays small whatever the
+   * group keys look like.
+   */
+  compactKeys?: boolean;
+}
+
+/** Longest delivery key remembered as is when keys are compacted. */
+const MAX_SEEN_KEY_BYTES = 64;
 
 /** What one batch of alerts changed. */
 export interface IntakeResult {
@@ -107,12 +126,14 @@ export function applyAlerts(
   alerts: readonly RoutedAlert[],
   now: string,
   limits: IntakeLimits = DEFAULT_INTAKE_LIMITS,
+  options: IntakeOptions = {},
 ): IntakeResult {
   const result: IntakeResult = { applied: 0, duplicates: 0, newlyFiring: [], newlyResolved: [] };
   const seen = new Set(state.seen);
   for (const alert of alerts) {
     state.counters.deliveries += 1;
-    const key = deliveryKey(alert);
+    if (alert.truncation) state.counters.alertsTruncated = (state.counters.alertsTruncated ?? 0) + 1;
+    const key = options.compactKeys ? boundedId(deliveryKey(alert), MAX_SEEN_KEY_BYTES) : deliveryKey(alert);
     if (seen.has(key)) {
       state.counters.duplicates += 1;
       result.duplicates += 1;
@@ -161,6 +182,7 @@ function applyOne(
       firstSeenAt: now,
       lastSeenAt: now,
       refires: 0,
+      ...(alert.truncation ? { truncation: alert.truncation } : {}),
     };
     if (alert.status === 'firing') {
       result.newlyFiring.push(alert.fingerprint);
@@ -179,6 +201,7 @@ function applyOne(
     return;
   }
   existing.lastSeenAt = now;
+  if (alert.truncation) existing.truncation = alert.truncation;
   if (alert.status === 'firing') {
     if (existing.status === 'resolved') {
       existing.status = 'firing';
