@@ -58,6 +58,7 @@ describe.each<StoreDriver>(['pglite', 'postgres'])('incident store on %s', (driv
           '001_incidents.sql',
           '002_alerts_deployments.sql',
           '003_learning.sql',
+          '005_incident_archive.sql',
           '100_data_quality.sql',
         ]);
       } finally {
@@ -76,7 +77,7 @@ describe.each<StoreDriver>(['pglite', 'postgres'])('incident store on %s', (driv
       const second = driver === 'postgres' ? await createStore(fresh.options) : fresh.store;
       try {
         const results = await Promise.all([fresh.store.migrate(), second.migrate()]);
-        expect(results.map((r) => r.length).sort()).toEqual([0, 4]);
+        expect(results.map((r) => r.length).sort()).toEqual([0, 5]);
       } finally {
         if (second !== fresh.store) await second.close();
         await fresh.cleanup();
