@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { type Alert, type AlertTruncation, alertHeadline, deliveryKey } from './alert';
 import { isWorse, type Severity } from './severity';
-import { boundedId } from './text-bounds';
+import { boundedId, clipText } from './text-bounds';
 import { appendTimeline, type TimelineEntry, type TimelineKind } from './timeline';
 
 /** Incident lifecycle (DESIGN §4). `closed` follows `resolved` once the postmortem is produced. */
@@ -89,6 +89,8 @@ export interface IntakeOptions {
    * group keys look like.
    */
   compactKeys?: boolean;
+  /** Clip timeline texts to this many bytes (with the truncation marker). */
+  maxTextBytes?: number;
 }
 
 /** Longest delivery key remembered as is when keys are compacted. */
@@ -111,8 +113,10 @@ export function record(
   text: string,
   extra: Partial<Pick<TimelineEntry, 'actor' | 'data'>> = {},
   limit = DEFAULT_INTAKE_LIMITS.maxTimeline,
+  maxTextBytes?: number,
 ): void {
-  const { dropped } = appendTimeline(state.timeline, { at, kind, text, ...extra }, limit);
+  const clipped = maxTextBytes === undefined ? text : clipText(text, maxTextBytes);
+  const { dropped } = appendTimeline(state.timeline, { at, kind, text: clipped, ...extra }, limit);
   state.counters.timelineDropped += dropped;
 }
 
@@ -142,7 +146,7 @@ export function applyAlerts(
     seen.add(key);
     state.seen.push(key);
     result.applied += 1;
-    applyOne(state, alert, now, limits, result);
+    applyOne(state, alert, now, limits, result, options.maxTextBytes);
   }
   if (state.seen.length > limits.dedupCapacity)
     state.seen.splice(0, state.seen.length - limits.dedupCapacity);
@@ -160,6 +164,7 @@ function applyOne(
   now: string,
   limits: IntakeLimits,
   result: IntakeResult,
+  maxTextBytes: number | undefined,
 ): void {
   const existing = state.alerts[alert.fingerprint];
   const summary = alertHeadline(alert);
@@ -195,8 +200,9 @@ function applyOne(
           data: { fingerprint: alert.fingerprint, severity: alert.severity, source: alert.source },
         },
         limits.maxTimeline,
+        maxTextBytes,
       );
-      raiseSeverity(state, alert, now, limits, result);
+      raiseSeverity(state, alert, now, limits, result, maxTextBytes);
     }
     return;
   }
@@ -217,12 +223,13 @@ function applyOne(
           data: { fingerprint: alert.fingerprint, refires: existing.refires },
         },
         limits.maxTimeline,
+        maxTextBytes,
       );
     }
     existing.startsAt = alert.startsAt;
     existing.summary = summary;
     if (isWorse(alert.severity, existing.severity)) existing.severity = alert.severity;
-    raiseSeverity(state, alert, now, limits, result);
+    raiseSeverity(state, alert, now, limits, result, maxTextBytes);
   } else if (existing.status === 'firing') {
     existing.status = 'resolved';
     existing.endsAt = alert.endsAt ?? now;
@@ -236,6 +243,7 @@ function applyOne(
         data: { fingerprint: alert.fingerprint },
       },
       limits.maxTimeline,
+      maxTextBytes,
     );
   }
 }
@@ -246,6 +254,7 @@ function raiseSeverity(
   now: string,
   limits: IntakeLimits,
   result: IntakeResult,
+  maxTextBytes: number | undefined,
 ): void {
   if (!isWorse(alert.severity, state.severity)) return;
   result.severityRaisedFrom ??= state.severity;
@@ -260,6 +269,7 @@ function raiseSeverity(
       data: { from, to: alert.severity },
     },
     limits.maxTimeline,
+    maxTextBytes,
   );
 }
 

@@ -111,6 +111,11 @@ export interface IncidentSettings {
   reconcileIntervalMs?: number;
   /** Quiet time before the Slack message is edited, so bursts of changes become one update. */
   slackDebounceMs?: number;
+  /**
+   * Serialized incident state above this many bytes is trimmed (oldest timeline entries and runbook runs
+   * archived to the store) and the incident continues as new (default 512 KiB).
+   */
+  stateBudgetBytes?: number;
 }
 
 /** Which integrations are configured; decided by the ingress from the environment. */
