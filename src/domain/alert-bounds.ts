@@ -116,6 +116,11 @@ function boundMap(
   return { map: out, dropped, truncated };
 }
 
+function asText(value: unknown, fallback: string): string {
+  if (typeof value === 'string') return value;
+  return value === undefined || value === null ? fallback : JSON.stringify(value);
+}
+
 /** Labels with the label caps applied (for records kept before the caps existed). */
 export function boundLabels(
   labels: Record<string, string>,
@@ -158,14 +163,15 @@ export function boundAlert<A extends Alert>(alert: A, caps: AlertCaps = DEFAULT_
     totalBytes: caps.maxAnnotationBytes,
     priority: PRIORITY_ANNOTATIONS,
   });
-  const name = clipText(alert.name, caps.maxNameBytes);
+  // A signal sent straight to Temporal is not validated: anything but a string becomes one.
+  const name = clipText(asText(alert.name, 'unnamed'), caps.maxNameBytes);
   let truncatedValues = labels.truncated + annotations.truncated + (name !== alert.name ? 1 : 0);
   const clipTime = (t: string): string => {
-    const c = clipText(t, caps.maxTimestampBytes);
+    const c = clipText(asText(t, ''), caps.maxTimestampBytes);
     if (c !== t) truncatedValues += 1;
     return c;
   };
-  const keepUrl = alert.generatorURL !== undefined && utf8Bytes(alert.generatorURL) <= caps.maxUrlBytes;
+  const keepUrl = typeof alert.generatorURL === 'string' && utf8Bytes(alert.generatorURL) <= caps.maxUrlBytes;
   const urlDropped = alert.generatorURL !== undefined && !keepUrl ? 1 : 0;
   const cut: AlertTruncation = {
     labelsDropped: (alert.truncation?.labelsDropped ?? 0) + labels.dropped,
@@ -175,14 +181,16 @@ export function boundAlert<A extends Alert>(alert: A, caps: AlertCaps = DEFAULT_
   const { generatorURL: _url, endsAt, truncation: _t, ...rest } = alert;
   const bounded = {
     ...rest,
-    fingerprint: boundedId(alert.fingerprint, caps.maxIdBytes),
+    fingerprint: boundedId(asText(alert.fingerprint, ''), caps.maxIdBytes),
     name,
     labels: labels.map,
     annotations: annotations.map,
     startsAt: clipTime(alert.startsAt),
     ...(endsAt !== undefined ? { endsAt: clipTime(endsAt) } : {}),
     ...(keepUrl ? { generatorURL: alert.generatorURL } : {}),
-    ...(alert.groupKey !== undefined ? { groupKey: boundedId(alert.groupKey, caps.maxIdBytes) } : {}),
+    ...(alert.groupKey !== undefined
+      ? { groupKey: boundedId(asText(alert.groupKey, ''), caps.maxIdBytes) }
+      : {}),
   } as A;
   if (cut.labelsDropped + cut.annotationsDropped + cut.valuesTruncated > 0) bounded.truncation = cut;
   return bounded;

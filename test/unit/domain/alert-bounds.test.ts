@@ -117,6 +117,17 @@ describe('boundAlert', () => {
     expect(boundAlert(bounded, small)).toEqual(bounded);
   });
 
+  it('turns fields of the wrong type (a signal that skipped validation) into strings instead of failing', () => {
+    const raw = alert({
+      name: undefined as unknown as string,
+      fingerprint: 12345 as unknown as string,
+      labels: undefined as unknown as Record<string, string>,
+      annotations: undefined as unknown as Record<string, string>,
+    });
+    const bounded = boundAlert(raw);
+    expect(bounded).toMatchObject({ name: 'unnamed', fingerprint: '12345', labels: {}, annotations: {} });
+  });
+
   it('keeps a routed alert routed (extra fields pass through)', () => {
     const routed = { ...alert({ annotations: { summary: 'x'.repeat(5000) } }), severity: 'P1' as const };
     const bounded = boundAlert(routed);
