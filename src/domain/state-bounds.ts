@@ -6,7 +6,7 @@
  */
 import { boundLabels, DEFAULT_ALERT_CAPS, ESSENTIAL_LABELS } from './alert-bounds';
 import type { IncidentState } from './incident-view';
-import { clipText, utf8Bytes } from './text-bounds';
+import { boundedId, clipText, utf8Bytes } from './text-bounds';
 import type { TimelineEntry } from './timeline';
 
 /** Caps on the incident state (bytes are UTF-8). */
@@ -46,6 +46,8 @@ export interface StateBounds {
   suggestions: number;
   facts: number;
   processedRequests: number;
+  /** Longer request ids are remembered as a hash of themselves. */
+  requestIdBytes: number;
   summaryBytes: number;
   /** Label values and summary of an alert record compacted under budget pressure. */
   compactLabelValueBytes: number;
@@ -82,6 +84,7 @@ export const DEFAULT_STATE_BOUNDS: StateBounds = {
   suggestions: 20,
   facts: 50,
   processedRequests: 500,
+  requestIdBytes: 128,
   summaryBytes: DEFAULT_ALERT_CAPS.maxSummaryBytes,
   compactLabelValueBytes: 128,
   compactSummaryBytes: 256,
@@ -158,6 +161,8 @@ export function enforceCaps(state: IncidentState, b: StateBounds = DEFAULT_STATE
   state.title = clipText(state.title, b.titleBytes);
   for (const entry of state.timeline) clipEntry(entry, b);
   keepLast(state.processedRequests, b.processedRequests);
+  if (state.processedRequests.some((id) => utf8Bytes(id) > b.requestIdBytes))
+    state.processedRequests = state.processedRequests.map((id) => boundedId(id, b.requestIdBytes));
 
   for (const alert of Object.values(state.alerts)) {
     alert.summary = clipText(alert.summary, b.summaryBytes);

@@ -9,6 +9,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import { boundAlert } from '../../domain/alert-bounds';
+import { boundedId } from '../../domain/text-bounds';
 import { applyDecision, findApprover, refusalMessage } from '../../domain/approval';
 import { describeTarget } from '../../domain/escalation-policy';
 import { applyAlerts, record, type RoutedAlert } from '../../domain/incident';
@@ -110,8 +111,10 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentOu
   const firstTime = (signal: Partial<ActorSignal>): boolean => {
     rt.signalsThisRun += 1;
     if (!signal.requestId) return true;
-    if (state.processedRequests.includes(signal.requestId)) return false;
-    state.processedRequests.push(signal.requestId);
+    // A long request id is remembered as a short hash of itself (the same id always maps to the same one).
+    const id = rt.sizeBounds ? boundedId(signal.requestId, rt.bounds.requestIdBytes) : signal.requestId;
+    if (state.processedRequests.includes(id)) return false;
+    state.processedRequests.push(id);
     if (state.processedRequests.length > PROCESSED_REQUESTS_CAPACITY) state.processedRequests.shift();
     return true;
   };

@@ -13,7 +13,7 @@ import {
   type StateBounds,
   stateBounds,
 } from '../../../src/domain/state-bounds';
-import { isClipped, utf8Bytes } from '../../../src/domain/text-bounds';
+import { boundedId, isClipped, utf8Bytes } from '../../../src/domain/text-bounds';
 import type { TimelineEntry } from '../../../src/domain/timeline';
 
 function baseState(): IncidentState {
@@ -231,6 +231,15 @@ describe('enforceCaps', () => {
       check: (s) => {
         expect(utf8Bytes(s.alerts.a!.labels.huge!)).toBeLessThanOrEqual(1024);
         expect(utf8Bytes(s.alerts.a!.summary)).toBeLessThanOrEqual(b.summaryBytes);
+      },
+    },
+    {
+      name: 'a long processed request id is kept as a short hash of itself',
+      arrange: (s) => (s.processedRequests = ['short', 'r'.repeat(10_000)]),
+      check: (s) => {
+        expect(s.processedRequests[0]).toBe('short');
+        expect(s.processedRequests[1]).toBe(boundedId('r'.repeat(10_000), b.requestIdBytes));
+        expect(s.processedRequests[1]).toMatch(/^h:[0-9a-f]{16}$/);
       },
     },
     {
