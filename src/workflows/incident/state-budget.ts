@@ -66,7 +66,7 @@ const CHECK_AFTER_CHANGES = 16;
 
 /**
  * The size-keeping part of an incident run: caps the state and checks its serialized size after every
- * 16 changes, after 64 KiB of alerts, and whenever the timeline reaches its archive threshold (each check
+ * 16 changes, after 64 KiB of alerts, and (with a store) whenever the timeline reaches its archive threshold (each check
  * serializes the state, so not after every change). When a trim was needed because the budget was
  * exceeded, asks the main loop to continue as new.
  */
