@@ -114,6 +114,11 @@ export interface IncidentSettings {
    * long of the last round of Slack calls wait for the rest of it, so bursts become one update (default 1 s).
    */
   slackDebounceMs?: number;
+  /**
+   * Serialized incident state above this many bytes is trimmed (oldest timeline entries and runbook runs
+   * archived to the store) and the incident continues as new (default 512 KiB).
+   */
+  stateBudgetBytes?: number;
 }
 
 /** Which integrations are configured; decided by the ingress from the environment. */

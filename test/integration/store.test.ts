@@ -59,6 +59,7 @@ describe.each<StoreDriver>(['pglite', 'postgres'])('incident store on %s', (driv
           '002_alerts_deployments.sql',
           '003_learning.sql',
           '004_page_log.sql',
+          '005_incident_archive.sql',
           '100_data_quality.sql',
         ]);
       } finally {
