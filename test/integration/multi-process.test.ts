@@ -252,11 +252,7 @@ describe('two API and two worker processes on one Temporal server and one Postgr
   it('opens one incident per dedup key and does every side effect once, despite a worker killed mid-clear', async () => {
     const workers = await Promise.all([start('worker'), start('worker')]);
     const [portA, portB] = [await freePort(), await freePort()];
-    const apis = await Promise.all([
-      start('api', { PORT: String(portA) }),
-      start('api', { PORT: String(portB) }),
-    ]);
-    expect(apis).toHaveLength(2);
+    await Promise.all([start('api', { PORT: String(portA) }), start('api', { PORT: String(portB) })]);
     const apiUrls = [`http://127.0.0.1:${portA}`, `http://127.0.0.1:${portB}`];
 
     // Every DAG's alerts: the whole group to both APIs, and each alert alone to alternating APIs, all at once.
