@@ -164,7 +164,7 @@ async function main(): Promise<void> {
   }
   let airflowDouble: string | undefined;
   if (!process.env.AIRFLOW_BASE_URL) {
-    // No Airflow: a local Airflow API double with the seed's failing customer_etl run, so the demo's runbook acts.
+    // No Airflow: a local Airflow API double with a failing customer_etl run (scenario 1), so the demo's runbook acts.
     airflowDouble = await startDouble(
       'airflow-double.ts',
       process.env.AIRFLOW_DOUBLE_PORT ?? '4011',

@@ -2,7 +2,7 @@
  * Several processes side by side, as a scaled-out installation runs them: two `--role=worker` and two
  * `--role=api` processes of the real entry point (src/main.ts), one Temporal dev server (a namespace of
  * this test's own) and one PostgreSQL store (a schema of this test's own). The same alerts are posted to
- * both APIs at once; a worker is SIGKILLed while it clears a task in Airflow (seed scenario 1: the first
+ * both APIs at once; a worker is SIGKILLed while it clears a task in Airflow (scenario 1, a transient task failure: the first
  * retry fails again, the second succeeds after the 30 s backoff). Afterwards there is exactly one incident
  * per dedup key, it holds every alert, and the doubles saw every side effect exactly once.
  */
@@ -160,7 +160,7 @@ beforeAll(async () => {
       state: 'failed',
       taskStates: { extract: 'success', transform: 'failed', load: 'upstream_failed' },
     });
-    // Seed scenario 1: the first retry hits the same transient error, the second one succeeds.
+    // Scenario 1: the first retry hits the same transient error, the second one succeeds.
     airflow.scriptTask(dag, 'transform', { outcomes: ['failed', 'success'] });
   }
   configDir = writeConfigDir();
@@ -342,7 +342,7 @@ describe('two API and two worker processes on one Temporal server and one Postgr
     const channel = paging.slack.channelId('#data-incidents');
     for (const [i, dag] of DAGS.entries()) {
       const incidentId = incidentIds[i]!;
-      // Seed scenario 1: two clears (the first retry fails again), two executions of the task.
+      // Scenario 1: two clears (the first retry fails again), two executions of the task.
       expect({ dag, clears: clearsOf(dag), executions: airflow.executions(dag, 'transform') }).toEqual({
         dag,
         clears: 2,
