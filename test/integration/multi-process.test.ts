@@ -2,9 +2,10 @@
  * Several processes side by side, as a scaled-out installation runs them: two `--role=worker` and two
  * `--role=api` processes of the real entry point (src/main.ts), one Temporal dev server (a namespace of
  * this test's own) and one PostgreSQL store (a schema of this test's own). The same alerts are posted to
- * both APIs at once; a worker is SIGKILLed while it clears a task in Airflow (scenario 1, a transient task failure: the first
- * retry fails again, the second succeeds after the 30 s backoff). Afterwards there is exactly one incident
- * per dedup key, it holds every alert, and the doubles saw every side effect exactly once.
+ * both APIs at once; a worker is SIGKILLed while it clears a task in Airflow (scenario 1, a transient
+ * task failure: the first retry fails again, the second succeeds after the 30 s backoff). Afterwards there
+ * is exactly one incident per dedup key, it holds every alert, the doubles saw every side effect exactly
+ * once, and every incident workflow completes once resolved.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
