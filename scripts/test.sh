@@ -12,5 +12,10 @@ step() { printf '\n== %s ==\n' "$*"; }
 step lint;        npx eslint . && npx prettier --check . >/dev/null
 step typecheck;   npx tsc -p tsconfig.json
 step unit;        npx jest --ci --selectProjects unit
+# Node 24 (current LTS) beside the default Node: the unit tests, replay, a time-skipping workflow and the
+# multi-process test (API and worker processes on the real dev server).
+step "node 24";   PATH="$PWD/.tools/node24/bin:$PATH" node node_modules/.bin/jest --ci --runInBand --forceExit \
+  --selectProjects unit workflow integration -- test/unit test/replay test/workflow/scenario1-task-retry.test.ts \
+  test/integration/multi-process.test.ts
 step workflow;    npx jest --ci --selectProjects workflow --runInBand --forceExit
 step integration; npx jest --ci --selectProjects integration --runInBand --forceExit

@@ -125,7 +125,7 @@ describe('a worker killed while an escalation waits', () => {
     expect(sms[0]!.at - opened).toBeLessThan(26_000);
     const l1Posts = slack
       .callsTo('chat.postMessage')
-      .filter((c) => String(c.body.text).includes(dag) && String(c.body.text).includes('L1'));
+      .filter((c) => String(c.body.text).startsWith('Page L1') && String(c.body.text).includes(dag));
     expect(l1Posts).toHaveLength(1);
     await handle.signal(resolveSignal, { user: 'test' });
   });

@@ -356,7 +356,7 @@ describe('two API and two worker processes on one Temporal server and one Postgr
       expect({ dag, roots: roots.length }).toEqual({ dag, roots: 1 });
       const l1 = paging.slack
         .callsTo('chat.postMessage')
-        .filter((c) => String(c.body.text).includes(dag) && String(c.body.text).includes('L1'));
+        .filter((c) => String(c.body.text).startsWith('Page L1') && String(c.body.text).includes(dag));
       expect({ dag, l1Pages: l1.length }).toEqual({ dag, l1Pages: 1 });
       // The notify step's own post (the thread's timeline digest quotes it too, behind a time stamp).
       const recovered = messages.filter((m) => m.text === `Task recovered after retry: transform in ${dag}`);
