@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# `npm test`: lint, typecheck, then every jest project. Bootstraps npm packages and the Temporal binaries.
+# `npm test`: lint, typecheck, then every jest project (the chaos suite in its short form; `npm run
+# test:chaos` runs its full matrix). Bootstraps npm packages and the Temporal binaries.
 # Integration tests that need PostgreSQL read TEST_DATABASE_URL (`.ci/run` starts a server; locally,
 # `bash scripts/ci-postgres.sh` does the same).
 set -euo pipefail
@@ -14,3 +15,4 @@ step typecheck;   npx tsc -p tsconfig.json
 step unit;        npx jest --ci --selectProjects unit
 step workflow;    npx jest --ci --selectProjects workflow --runInBand --forceExit
 step integration; npx jest --ci --selectProjects integration --runInBand --forceExit
+step chaos;       CHAOS_MODE=short npx jest --ci --selectProjects chaos --runInBand --forceExit
