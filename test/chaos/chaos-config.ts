@@ -2,7 +2,8 @@
  * The chaos worker's config directory: a copy of the shipped config whose runbooks keep every step, action
  * and parameter, with only waits and per-attempt timeouts shortened. A killed activity is retried when
  * its start-to-close timeout (the step's `timeout`) or its heartbeat timeout expires, whichever is first;
- * the shipped timeouts (minutes) would make each kill cost minutes. See README.md next to this file.
+ * the shipped timeouts (minutes) would make each kill cost minutes. Airflow checks, which would hold at
+ * their first poll, must hold for a few seconds, so a kill can land while one polls. See README.md here.
  */
 import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,12 +19,12 @@ const OVERRIDES: Record<
 > = {
   task_temporary_failure: {
     retry_task: { step: { timeout: '45s' }, with: { completion_timeout: '40s' } },
-    verify_task: { step: { within: '2m', interval: '2s' } },
+    verify_task: { step: { within: '2m', interval: '2s', for: '5s' } },
   },
   connection_pool_exhaustion: {
     raise_pool: { step: { timeout: '15s' } },
     retry_task: { step: { timeout: '45s' }, with: { completion_timeout: '40s' } },
-    verify_task: { step: { within: '2m', interval: '2s' } },
+    verify_task: { step: { within: '2m', interval: '2s', for: '5s' } },
   },
   dag_deployment_regression: {
     rollback: { step: { timeout: '20s' } },
@@ -32,7 +33,7 @@ const OVERRIDES: Record<
   },
   sla_miss: {
     scale_workers: { step: { timeout: '20s' } },
-    watch_dag_run: { step: { within: '2m', interval: '2s' } },
+    watch_dag_run: { step: { within: '2m', interval: '2s', for: '5s' } },
   },
   data_quality_violation: {
     pause_downstream: { step: { timeout: '15s' } },

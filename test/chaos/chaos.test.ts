@@ -21,7 +21,7 @@ import { type RestartableServer, startRestartableServer } from './temporal-serve
 
 const mode = process.env.CHAOS_MODE ?? 'short';
 const cells = selectCells(mode, process.env.CHAOS_ONLY);
-const concurrency = Math.max(1, Number(process.env.CHAOS_CONCURRENCY ?? (mode === 'short' ? 1 : 2)));
+const concurrency = Math.max(1, Number(process.env.CHAOS_CONCURRENCY ?? (mode === 'short' ? 1 : 3)));
 
 let store: TestStore;
 let server: RestartableServer;
