@@ -12,7 +12,6 @@ import { join, resolve } from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { loadConfig } from '../../src/config/load-config';
 import { startPrometheus, type PrometheusProcess } from '../helpers/prometheus-process';
-import { openTestStore, type TestStore } from '../helpers/store';
 import { chaosConfigDir } from './chaos-config';
 import { type Cell, type CellResult, runCell, type SuiteContext } from './driver';
 import { selectCells } from './matrix';
@@ -23,7 +22,6 @@ const mode = process.env.CHAOS_MODE ?? 'short';
 const cells = selectCells(mode, process.env.CHAOS_ONLY);
 const concurrency = Math.max(1, Number(process.env.CHAOS_CONCURRENCY ?? (mode === 'short' ? 1 : 3)));
 
-let store: TestStore;
 let server: RestartableServer;
 let prometheus: PrometheusProcess;
 let exporter: Server;
@@ -58,8 +56,6 @@ async function runPool(ctx: SuiteContext, list: Cell[], n: number, out: CellResu
 }
 
 beforeAll(async () => {
-  store = await openTestStore('postgres');
-  await store.store.migrate();
   server = await startRestartableServer();
   exporter = await startTaskCounterExporter();
   prometheus = await startPrometheus([`127.0.0.1:${(exporter.address() as AddressInfo).port}`]);
@@ -69,7 +65,6 @@ afterAll(async () => {
   await prometheus?.close();
   await new Promise<void>((r) => (exporter ? exporter.close(() => r()) : r()));
   await server?.stop();
-  await store?.cleanup();
 });
 
 describe(`chaos (${mode}: ${cells.length} cells)`, () => {
@@ -97,8 +92,6 @@ describe(`chaos (${mode}: ${cells.length} cells)`, () => {
         config: loadConfig(configDir),
         configDir,
         workflowBundlePath: bundlePath,
-        store: store.store,
-        storeOptions: store.options,
         prometheusUrl: prometheus.url,
       };
       const started = Date.now();

@@ -6,8 +6,6 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
-import type { StoreOptions } from '../../src/adapters/store';
-import type { Store } from '../../src/adapters/store';
 import type { AppConfig } from '../../src/config/load-config';
 import type { IncidentView } from '../../src/domain/incident-view';
 import {
@@ -17,6 +15,7 @@ import {
   runRunbookSignal,
 } from '../../src/workflows/definitions';
 import { openIncident } from '../helpers/incident';
+import { openTestStore, type TestStore } from '../helpers/store';
 import { uniqueTaskQueue } from '../helpers/temporal';
 import { spawnWorker, type WorkerProcess } from '../helpers/worker-process-control';
 import { startCellDoubles, type CellDoubles } from './doubles';
@@ -52,8 +51,6 @@ export interface SuiteContext {
   config: AppConfig;
   configDir: string;
   workflowBundlePath: string;
-  store: Store;
-  storeOptions: StoreOptions;
   prometheusUrl: string;
 }
 
@@ -83,6 +80,10 @@ export async function runCell(ctx: SuiteContext, cell: Cell): Promise<CellResult
   const doubles: CellDoubles = await startCellDoubles(ctx.prometheusUrl);
   const workers: WorkerProcess[] = [];
   const trace: string[] = [];
+  // A store of its own (a fresh PostgreSQL schema shared by the cell's worker processes): with the
+  // history of earlier cells, a confident diagnosis would start runbooks the cell starts itself.
+  const stored: TestStore = await openTestStore('postgres');
+  await stored.store.migrate();
   const connection = await Connection.connect({ address });
   const client = new Client({ connection, namespace: 'default' });
   try {
@@ -94,7 +95,7 @@ export async function runCell(ctx: SuiteContext, cell: Cell): Promise<CellResult
         taskQueue,
         configDir: ctx.configDir,
         env: doubles.workerEnv,
-        store: ctx.storeOptions,
+        store: stored.options,
         workflowBundlePath: ctx.workflowBundlePath,
         ...(withKill && kill && cell.point === 'before' ? { killOnActivity: kill.before } : {}),
       });
@@ -129,13 +130,10 @@ export async function runCell(ctx: SuiteContext, cell: Cell): Promise<CellResult
       },
     });
     const handle = client.workflow.getHandle(incidentId);
-    if (cell.scenario.startBySignal) {
-      await handle.signal(runRunbookSignal, {
-        runbook: cell.scenario.runbook,
-        user: 'chaos',
-        requestId: `chaos-run-${id}`,
-      });
-    }
+    // A runbook that does not start by itself is requested once the diagnosis is in: a confident
+    // diagnosis starts it on its own, and a second request would queue a second run after the first.
+    let requested = !cell.scenario.startBySignal;
+    const openedAt = Date.now();
 
     // Drive: new worker after the kill, approvals once the step asks, until the runbook is done.
     let second: WorkerProcess | undefined;
@@ -156,6 +154,15 @@ export async function runCell(ctx: SuiteContext, cell: Cell): Promise<CellResult
       } catch {
         await sleep(300);
         continue;
+      }
+      if (!requested && (view.runbook || view.diagnosis.length > 0 || Date.now() - openedAt > 30_000)) {
+        if (!view.runbook)
+          await handle.signal(runRunbookSignal, {
+            runbook: cell.scenario.runbook,
+            user: 'chaos',
+            requestId: `chaos-run-${id}`,
+          });
+        requested = true;
       }
       const step = currentStep(view, cell.scenario);
       if (kill && !armed && step === cell.step && cell.point !== 'before') {
@@ -198,8 +205,12 @@ export async function runCell(ctx: SuiteContext, cell: Cell): Promise<CellResult
     }, 120_000);
     if (!closed) problems.push(`incident not closed (status ${view?.status ?? '?'})`);
     view = closed ?? view;
+    if (view?.runbookHistory?.length)
+      problems.push(
+        `the incident ran ${view.runbookHistory.length + 1} runbooks: ${view.runbookHistory.map((r) => `${r.runId} ${r.status}`).join(', ')}, then ${view.runbook?.runId ?? '?'}`,
+      );
     if (view) {
-      problems.push(...(await timelineProblems(ctx.store, incidentId, view, cell.scenario)));
+      problems.push(...(await timelineProblems(stored.store, incidentId, view, cell.scenario)));
       problems.push(...commonSideEffectProblems(doubles));
       problems.push(...cell.scenario.verify(doubles, id));
     }
@@ -216,6 +227,7 @@ export async function runCell(ctx: SuiteContext, cell: Cell): Promise<CellResult
     for (const w of workers) await w.kill();
     await connection.close();
     await doubles.close();
+    await stored.cleanup();
   }
   return {
     runbook: cell.scenario.runbook,
