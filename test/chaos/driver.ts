@@ -5,7 +5,7 @@
  * nothing was lost and no side effect happened twice.
  */
 import { randomBytes } from 'node:crypto';
-import { Client, Connection } from '@temporalio/client';
+import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import type { AppConfig } from '../../src/config/load-config';
 import type { IncidentView } from '../../src/domain/incident-view';
 import {
@@ -169,7 +169,7 @@ export async function runCell(ctx: SuiteContext, cell: Cell): Promise<CellResult
         armRequest();
         armed = true;
       }
-      if (restart && !restarted && step === cell.step) {
+      if (restart && !restarted && step === cell.step && !(await slackOrPageInFlight(handle))) {
         await first.kill();
         await ctx.restartable.restart();
         restarted = true;
@@ -238,6 +238,17 @@ export async function runCell(ctx: SuiteContext, cell: Cell): Promise<CellResult
     seconds: Math.round((Date.now() - started) / 1000),
     ...(problems.length > 0 ? { trace } : {}),
   };
+}
+
+/**
+ * Slack posts and pages are not idempotent when their completion is lost (covered by the kill cells):
+ * a restart waits until none is in flight, so that it tests the restart itself.
+ */
+async function slackOrPageInFlight(handle: WorkflowHandle): Promise<boolean> {
+  const { raw } = await handle.describe();
+  return (raw.pendingActivities ?? []).some((a) =>
+    ['notifySlack', 'updateSlackMessage', 'pageTarget'].includes(a.activityType?.name ?? ''),
+  );
 }
 
 /** Polls `fn` every 500 ms until it returns a value, or undefined after `timeoutMs`. */
