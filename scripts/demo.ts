@@ -1,6 +1,8 @@
 /**
  * `npm run demo`: posts the seed's scenario-1 alert (the `customer_etl` transform task failing) to the
  * running API as Alertmanager would, then prints where to look. Run `npm start` first.
+ *
+ * The API is INCIDENTFLOW_API_URL when set, else http://localhost:$PORT (PORT defaults to 8080).
  */
 import { loadEnv } from '../src/config/env';
 

@@ -14,6 +14,7 @@ import { SCENARIOS } from '../test/replay/scenarios';
 import { shippedConfig } from '../test/helpers/app';
 import { buildActivities } from '../src/composition';
 import { loadEnv } from '../src/config/env';
+import { startSlackDouble } from '../test/doubles/slack-double';
 
 async function main(): Promise<void> {
   const force = process.argv.includes('--force');
@@ -34,15 +35,24 @@ async function main(): Promise<void> {
         continue;
       }
       const taskQueue = `record-${scenario.name}`;
+      const slack = scenario.slack ? await startSlackDouble({ token: 'xoxb-replay' }) : undefined;
+      const activityEnv = slack ? { SLACK_BOT_TOKEN: 'xoxb-replay', SLACK_API_URL: slack.apiUrl } : {};
       const worker = await Worker.create({
         connection: env.nativeConnection,
         taskQueue,
         workflowsPath: require.resolve('../src/workflows'),
-        activities: scenario.realActivities
-          ? buildActivities({ env: loadEnv({}), config: () => shippedConfig, lookupEnv: () => undefined })
-          : {},
+        activities:
+          scenario.realActivities || slack
+            ? buildActivities({
+                env: loadEnv(activityEnv),
+                config: () => shippedConfig,
+                lookupEnv: () => undefined,
+              })
+            : {},
       });
-      const { workflowId, runId } = await worker.runUntil(scenario.run(env.client, taskQueue));
+      const { workflowId, runId } = await worker
+        .runUntil(scenario.run(env.client, taskQueue, { ...(slack ? { slack } : {}) }))
+        .finally(() => slack?.close());
       const json = execFileSync(
         temporal,
         ['workflow', 'show', '--address', env.address, '-w', workflowId, '-r', runId, '--output', 'json'],

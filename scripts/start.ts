@@ -2,6 +2,9 @@
  * Supervisor for the embedded default (`npm start`): reuses a Temporal server that already answers at
  * TEMPORAL_ADDRESS or starts `temporal server start-dev` (SQLite under .data/, Web UI, search attributes),
  * then runs the worker and the API in one process. Ctrl-C / SIGTERM stops everything it started.
+ *
+ * Ports: PORT (API), TEMPORAL_ADDRESS (gRPC of the dev server), TEMPORAL_UI_PORT, SLACK_DOUBLE_PORT and
+ * AIRFLOW_DOUBLE_PORT (the local doubles), INCIDENTFLOW_WORKER_METRICS_PORT (Temporal SDK metrics).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
@@ -149,10 +152,8 @@ async function main(): Promise<void> {
     }
   }
 
-  const appEnv: NodeJS.ProcessEnv = {
-    ...process.env,
-    INCIDENTFLOW_WORKER_METRICS_PORT: process.env.INCIDENTFLOW_WORKER_METRICS_PORT ?? '9464',
-  };
+  const workerMetricsPort = process.env.INCIDENTFLOW_WORKER_METRICS_PORT ?? '9464';
+  const appEnv: NodeJS.ProcessEnv = { ...process.env, INCIDENTFLOW_WORKER_METRICS_PORT: workerMetricsPort };
   let slackDouble: string | undefined;
   if (!process.env.SLACK_BOT_TOKEN) {
     // No real Slack: a local Slack Web API double receives the incident messages, so the demo shows them.
@@ -163,7 +164,7 @@ async function main(): Promise<void> {
   }
   let airflowDouble: string | undefined;
   if (!process.env.AIRFLOW_BASE_URL) {
-    // No Airflow: a local Airflow API double with the seed's failing customer_etl run, so the demo's runbook acts.
+    // No Airflow: a local Airflow API double with a failing customer_etl run (scenario 1), so the demo's runbook acts.
     airflowDouble = await startDouble(
       'airflow-double.ts',
       process.env.AIRFLOW_DOUBLE_PORT ?? '4011',
@@ -187,14 +188,14 @@ async function main(): Promise<void> {
     `  API               http://localhost:${env.PORT}  (POST /api/v1/alerts/alertmanager, GET /api/v1/incidents)`,
   );
   say(
-    `  Metrics           http://localhost:${env.PORT}/metrics  (worker/SDK: http://localhost:9464/metrics)`,
+    `  Metrics           http://localhost:${env.PORT}/metrics  (worker/SDK: http://localhost:${workerMetricsPort}/metrics)`,
   );
   if (slackDouble) say(`  Slack (local double, no SLACK_BOT_TOKEN set)  ${slackDouble}/_double/messages`);
   if (airflowDouble)
     say(
       `  Airflow (local double, no AIRFLOW_BASE_URL set)  ${airflowDouble}/api/v1/dags/customer_etl/dagRuns`,
     );
-  say('  Demo alert        npm run demo');
+  say(`  Demo alert        ${env.PORT === 8080 ? '' : `PORT=${env.PORT} `}npm run demo`);
 }
 
 void main();

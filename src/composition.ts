@@ -10,6 +10,7 @@ import { createMemoryPageLog } from './activities/page-log';
 import type { ResolvedRecipients, TargetResolver } from './activities/paging.activities';
 import { createAirflowClient } from './adapters/airflow';
 import { createSqlCheckResultStore } from './adapters/check-result-store';
+import { createSqlPageLog } from './adapters/page-log-store';
 import { createKubectl } from './adapters/kubectl';
 import { createPagerDutyClient } from './adapters/pagerduty';
 import { createPrometheusClient } from './adapters/prometheus';
@@ -159,7 +160,8 @@ export function buildActivities(options: BuildActivitiesOptions) {
       ...(twilio ? { twilio } : {}),
       ...(pagerduty ? { pagerduty } : {}),
       webhooks,
-      pageLog: createMemoryPageLog(),
+      // In the store whenever there is one, so a restarted or second worker never pages twice.
+      pageLog: store ? createSqlPageLog(store.sqlClient()) : createMemoryPageLog(),
     },
     people: { oncall: () => config().oncall },
     ...(store ? { store } : {}),

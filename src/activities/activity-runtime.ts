@@ -10,6 +10,8 @@ export interface ActivityRuntime {
   heartbeat(details: unknown): void;
   /** Details of the last heartbeat recorded by a previous attempt of this activity, if any. */
   heartbeatDetails: unknown;
+  /** 1 for the first attempt of this activity; more when Temporal retries it. */
+  attempt: number;
 }
 
 export function currentActivityRuntime(): ActivityRuntime {
@@ -17,11 +19,12 @@ export function currentActivityRuntime(): ActivityRuntime {
   try {
     ctx = Context.current();
   } catch {
-    return { signal: undefined, heartbeat: () => undefined, heartbeatDetails: undefined };
+    return { signal: undefined, heartbeat: () => undefined, heartbeatDetails: undefined, attempt: 1 };
   }
   return {
     signal: ctx.cancellationSignal,
     heartbeat: (details) => ctx.heartbeat(details),
     heartbeatDetails: ctx.info.heartbeatDetails as unknown,
+    attempt: ctx.info.attempt,
   };
 }

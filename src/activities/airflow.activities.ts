@@ -89,9 +89,9 @@ export interface AirflowSetPoolSlotsInput {
   /** Relative target, computed from `previous`. */
   increaseBy?: number;
   /**
-   * The pool size recorded by an earlier run of this step; when given, the target is `previous +
-   * increaseBy` however often the step runs (otherwise the live size is read once per activity and kept
-   * across retries in the heartbeat details).
+   * The pool size the workflow recorded before the change; returned as `previous` (with `slots`), and with
+   * `increaseBy` the target is `previous + increaseBy` however often the activity runs (without it the
+   * live size is read once per activity and kept across retries in the heartbeat details).
    */
   previous?: number;
 }
@@ -345,9 +345,11 @@ export function createAirflowActivities(deps: AirflowActivityDeps) {
   }
 
   /**
-   * Pauses or unpauses DAGs and reports each DAG's state before the change, so a later step can restore
-   * exactly (unpause only those whose `previous` was false). DAGs already in the wanted state are not
-   * patched. Idempotent: the recorded `previous` values survive retries through heartbeat details.
+   * Pauses or unpauses DAGs and reports each DAG's state before the change. DAGs already in the wanted
+   * state are not patched, so a retry changes nothing twice. The workflow reads the states first
+   * (`airflowReadPaused`) and records which DAGs it changes before calling this, so a later step restores
+   * exactly those. The `previous` values reported here survive retries only through heartbeat details: a
+   * worker killed between a PATCH and its heartbeat reports that DAG as already paused.
    */
   async function airflowSetPaused(input: AirflowSetPausedInput): Promise<{ changes: DagPauseChange[] }> {
     const runtime = currentActivityRuntime();
@@ -374,6 +376,21 @@ export function createAirflowActivities(deps: AirflowActivityDeps) {
     });
   }
 
+  /** Whether each DAG is paused, in the order given. Read-only. */
+  async function airflowReadPaused(input: {
+    dagIds: string[];
+  }): Promise<{ states: Array<{ dagId: string; isPaused: boolean }> }> {
+    const runtime = currentActivityRuntime();
+    const opts = callOpts(runtime);
+    return withUpstreamFailures(async () => {
+      const states: Array<{ dagId: string; isPaused: boolean }> = [];
+      for (const dagId of [...new Set(input.dagIds)]) {
+        states.push({ dagId, isPaused: (await airflow.getDag(dagId, opts)).isPaused });
+      }
+      return { states };
+    });
+  }
+
   /** DAGs scheduled on datasets/assets that `dagId` produces. Read-only. */
   async function airflowDownstreamDags(input: { dagId: string }): Promise<{ dagIds: string[] }> {
     const runtime = currentActivityRuntime();
@@ -382,10 +399,22 @@ export function createAirflowActivities(deps: AirflowActivityDeps) {
     }));
   }
 
+  /** A pool's slots (-1: unlimited). Read-only. */
+  async function airflowReadPool(input: { pool: string }): Promise<{ pool: string; slots: number }> {
+    const runtime = currentActivityRuntime();
+    return withUpstreamFailures(async () => ({
+      pool: input.pool,
+      slots: (await airflow.getPool(input.pool, callOpts(runtime))).slots,
+    }));
+  }
+
   /**
-   * Sets a pool's slots to `slots`, or to `previous + increaseBy`. Idempotent: the target is computed
-   * once from the recorded (or first-read) previous size, so a re-run sets the same value instead of
-   * adding again. Returns `{ previous, current }` for the incident record and a later restore.
+   * Sets a pool's slots to `slots`, or to `previous + increaseBy`. The workflow reads the size with
+   * `airflowReadPool`, records it and the target, and passes the absolute `slots` with that `previous`:
+   * setting the size the pool already has is a no-op, so every retry converges on the recorded target.
+   * `increaseBy` is kept for activities scheduled by older workflow code; there the target is computed
+   * from `previous` or the first-read size kept in heartbeat details, which a worker that dies before its
+   * heartbeat is sent loses. Returns `{ previous, current }` for the incident record and a later restore.
    */
   async function airflowSetPoolSlots(input: AirflowSetPoolSlotsInput): Promise<AirflowSetPoolSlotsResult> {
     const runtime = currentActivityRuntime();
@@ -550,7 +579,9 @@ export function createAirflowActivities(deps: AirflowActivityDeps) {
     airflowClearTask,
     airflowTriggerDag,
     airflowSetPaused,
+    airflowReadPaused,
     airflowDownstreamDags,
+    airflowReadPool,
     airflowSetPoolSlots,
     airflowTaskLog,
     airflowAwaitState,

@@ -8,6 +8,7 @@ import { ErrorType } from '../domain/errors';
 import { createEngineMetrics, type EngineMetrics } from '../metrics/engine-metrics';
 import { createAirflowActivities } from './airflow.activities';
 import { createAlertmanagerActivities } from './alertmanager.activities';
+import { createArchiveActivities } from './archive.activities';
 import { type Clock, systemClock } from './clock';
 import { createDataQualityActivities, type DataQualityDeps } from './data-quality.activities';
 import { createDataQualityAlertActivities, type DataQualityAlertDeps } from './data-quality-alert.activities';
@@ -99,6 +100,9 @@ export function createActivities(deps: ActivityDeps) {
           createLearnActivities({ store: unused, clock }),
           'the incident store is not configured',
         )),
+    ...(deps.store
+      ? createArchiveActivities({ store: deps.store })
+      : notConfigured(createArchiveActivities({ store: unused }), 'the incident store is not configured')),
     ...airflow,
     ...prometheus,
     ...kube,

@@ -162,11 +162,20 @@ export function createKubeActivities(deps: KubeActivitiesDeps) {
       );
     },
 
+    /** The deployment's desired replicas (`spec.replicas`). Read-only. */
+    async kubeReadReplicas(input: KubeTarget): Promise<{ replicas: number }> {
+      return classified(async () => ({
+        replicas: await kubectl.currentReplicas(input.namespace, input.deployment, { signal: signal() }),
+      }));
+    },
+
     /**
      * Scales the deployment to `replicas`, or by `increaseBy` from its live size (exactly one of them).
-     * `replicas` is idempotent; `increaseBy` is a compare-and-set against the size just read (kubectl's
-     * `--current-replicas`), so it never races another writer, but a retry after success increases again:
-     * for exactly-once scale-ups record `previous` and pass an absolute `replicas`.
+     * `replicas` is idempotent (no kubectl call when the deployment already has that size): the workflow
+     * reads the size with `kubeReadReplicas`, records it and the target, and passes only the absolute
+     * target. `increaseBy` is kept for activities scheduled by older workflow code: a compare-and-set
+     * against the size just read (kubectl's `--current-replicas`), which never races another writer, but a
+     * retry after a success that was not reported increases again.
      */
     async kubeScale(
       input: KubeTarget & { replicas?: number; increaseBy?: number },

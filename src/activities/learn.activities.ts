@@ -1,5 +1,6 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type { Store } from '../adapters/store';
+import { incidentArchive } from '../adapters/store/incident-archive';
 import { Cause } from '../domain/causes';
 import {
   affectedServices,
@@ -144,6 +145,13 @@ export interface TuningReportResult {
 }
 
 const DAY_MS = 86_400_000;
+
+/** True for an archived item that has the fields a timeline entry needs. */
+function isTimelineEntry(
+  entry: Record<string, unknown>,
+): entry is { at: string; kind: string; text: string; actor?: string } {
+  return typeof entry.at === 'string' && typeof entry.kind === 'string' && typeof entry.text === 'string';
+}
 
 /**
  * Activities of the "Learn" layer: record incidents, steps, timelines and alerts, diagnose, rank
@@ -347,12 +355,15 @@ export function createLearnActivities(deps: LearnDeps) {
         });
       }
       const key = incident.incidentKey;
-      const [events, steps, diagnosis, existing] = await Promise.all([
+      const [archived, stored, steps, diagnosis, existing] = await Promise.all([
+        incidentArchive(store.sqlClient()).read(key, 'timeline'),
         store.getIncidentEvents(key),
         store.getIncidentSteps(key),
         store.latestDiagnosis(key),
         store.getPostmortem(key),
       ]);
+      // Entries the running incident archived to stay within its size budget come first.
+      const events = [...archived.map((a) => a.entry).filter(isTimelineEntry), ...stored];
       const openedMs = toMs(incident.openedAt);
       const deployments = await store.recentDeployments(
         affectedServices(incident),

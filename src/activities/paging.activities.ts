@@ -1,8 +1,9 @@
+import { createHash, randomUUID } from 'node:crypto';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { PagerDutyClient, PagerDutySeverity } from '../adapters/pagerduty';
 import type { SlackBlock, SlackClient, SlackMessageRef } from '../adapters/slack';
-import type { TwilioClient } from '../adapters/twilio';
+import { TWILIO_MAX_SMS_BODY, type TwilioClient } from '../adapters/twilio';
 import { createWebhookSender, type WebhookSender } from '../adapters/webhook';
 import { type HttpFailure, isHttpFailure } from '../adapters/http-client';
 import { INCIDENT_CHANNEL } from '../domain/escalation-target';
@@ -10,7 +11,9 @@ import { ErrorType } from '../domain/errors';
 import { maskPhone } from '../domain/masking';
 import type { Severity } from '../domain/severity';
 import type { Clock } from './clock';
-import type { PageLog } from './page-log';
+import { type PageLog, type PageLogEntry, type PageLogHolder, type PageLogKey, pageLogKey } from './page-log';
+import { postOnce, type SlackNotice } from './slack-post';
+import { currentActivityRuntime } from './activity-runtime';
 
 /** Who a policy level pages. Exactly one key. */
 export type PageTarget =
@@ -116,16 +119,26 @@ export interface PagingDeps {
   /** Defaults to {@link createWebhookSender} on `clock`. */
   webhookSender?: WebhookSender;
   pageLog: PageLog;
+  /**
+   * How long a claim in the page log keeps other activity executions from sending the same page
+   * (default {@link DEFAULT_PAGE_CLAIM_LEASE_MS}). Later attempts of the same activity take over at once.
+   */
+  claimLeaseMs?: number;
   clock: Clock;
   render?: Partial<PageRenderers>;
 }
 
-export interface SlackNotice {
-  channel: string;
-  threadTs?: string;
-  text: string;
-  blocks?: SlackBlock[];
-}
+export type { SlackNotice } from './slack-post';
+
+/** Longer than the paging activities' start-to-close timeout, so a live attempt keeps its claim. */
+export const DEFAULT_PAGE_CLAIM_LEASE_MS = 2 * 60_000;
+
+/** How far before a claim Twilio's lists are searched: its `date_created` has whole seconds and its own clock. */
+const SMS_LOOKBACK_MS = 15 * 60_000;
+/** Slack's `ts` comes from Slack's clock: look a little before the claim. */
+const SLACK_LOOKBACK_MS = 60_000;
+/** Calls are matched by number and time alone, so their window stays short. */
+const CALL_LOOKBACK_MS = 60_000;
 
 /** Outcome of a PagerDuty acknowledge/resolve. */
 export type PagerDutyUpdateResult =
@@ -147,6 +160,12 @@ type Delivery =
       personId?: string;
       address: string;
       send: (signal: AbortSignal | undefined) => Promise<string>;
+      /**
+       * Asks the provider whether this send already went out since `since` (ms), for a claim an earlier
+       * holder never completed; absent when the provider cannot tell (a resend then relies on its own
+       * de-duplication, if any).
+       */
+      find?: (since: number, signal: AbortSignal | undefined) => Promise<string | undefined>;
     };
 
 /**
@@ -155,7 +174,9 @@ type Delivery =
  * - 5xx / network → retryable `Unavailable`;
  * - other 4xx and final Slack errors → `pageTarget` RETURNS `{ status: 'failed', error }` (the workflow
  *   records it and moves on); `notifySlack`/`updateSlackMessage`/PagerDuty updates THROW non-retryable.
- * Idempotent per page key and recipient through the injected {@link PageLog}.
+ * Idempotent per page and recipient through the injected {@link PageLog}: each is claimed before it is sent
+ * and completed after; a claim an earlier attempt left open makes Twilio sends look for the message or call
+ * first. Page log failures and claims held by another live execution are retryable `Unavailable`.
  */
 export function createPagingActivities(deps: PagingDeps) {
   const render: PageRenderers = { ...defaultPageRenderers, ...deps.render };
@@ -167,12 +188,22 @@ export function createPagingActivities(deps: PagingDeps) {
         const slack = deps.slack;
         if (!slack) return notConfigured('slack', 'Slack is not configured (SLACK_BOT_TOKEN)');
         const message = render.slack(req);
-        const toChannel = (channel: string): Delivery => ({
-          kind: 'send',
-          key: `slack:${channelAddress(channel)}`,
-          address: channelAddress(channel),
-          send: async () => refId(await slack.postMessage({ channel, ...message })),
-        });
+        // The message carries its page-log key as metadata: a resumed claim finds it in the history.
+        const postKey = (recipient: string): string => `${req.pageKey}#${recipient}`;
+        const toChannel = (channel: string): Delivery => {
+          const key = `slack:${channelAddress(channel)}`;
+          return {
+            kind: 'send',
+            key,
+            address: channelAddress(channel),
+            send: async () =>
+              refId(await slack.postMessage({ channel, ...message, idempotencyKey: postKey(key) })),
+            find: (since) =>
+              slackLookup(() =>
+                slack.findPosted({ channel, key: postKey(key), sinceMs: since - SLACK_LOOKBACK_MS }),
+              ),
+          };
+        };
         const named = 'slack_channel' in req.target ? req.target.slack_channel : resolved.slackChannel;
         // `$incident` names the incident's own channel, which the request carries.
         const channel = named === INCIDENT_CHANNEL ? req.slackChannel : named;
@@ -181,12 +212,17 @@ export function createPagingActivities(deps: PagingDeps) {
           const user = p.slackUserId;
           if (!user)
             return { kind: 'skip', personId: p.id, address: `person:${p.id}`, reason: 'no Slack user id' };
+          const key = `slack:@${user}`;
           return {
             kind: 'send',
-            key: `slack:@${user}`,
+            key,
             personId: p.id,
             address: `@${user}`,
-            send: async () => refId(await slack.dm({ user, ...message })),
+            send: async () => refId(await slack.dm({ user, ...message, idempotencyKey: postKey(key) })),
+            find: (since) =>
+              slackLookup(() =>
+                slack.findDm({ user, key: postKey(key), sinceMs: since - SLACK_LOOKBACK_MS }),
+              ),
           };
         });
         if (!deliveries.some((d) => d.kind === 'send') && req.slackChannel) {
@@ -204,19 +240,29 @@ export function createPagingActivities(deps: PagingDeps) {
             return { kind: 'skip', personId: p.id, address: `person:${p.id}`, reason: 'no phone number' };
           }
           const to = p.phone;
+          const key = `${channel}:${p.id}`;
+          if (channel === 'phone') {
+            return {
+              kind: 'send',
+              key,
+              personId: p.id,
+              address: maskPhone(to),
+              send: async (signal) =>
+                (await twilio.call({ to, twiml: render.twiml(req), ...sig(signal) })).sid,
+              find: async (since, signal) =>
+                (await twilio.findCall({ to, since: since - CALL_LOOKBACK_MS, ...sig(signal) }))?.sid,
+            };
+          }
+          const marker = smsRefMarker(req.pageKey, key);
           return {
             kind: 'send',
-            key: `${channel}:${p.id}`,
+            key,
             personId: p.id,
             address: maskPhone(to),
-            send: async (signal) => {
-              const sig = signal ? { signal } : {};
-              const res =
-                channel === 'sms'
-                  ? await twilio.sendSms({ to, body: render.sms(req), ...sig })
-                  : await twilio.call({ to, twiml: render.twiml(req), ...sig });
-              return res.sid;
-            },
+            send: async (signal) =>
+              (await twilio.sendSms({ to, body: withMarker(render.sms(req), marker), ...sig(signal) })).sid,
+            find: async (since, signal) =>
+              (await twilio.findMessage({ to, marker, since: since - SMS_LOOKBACK_MS, ...sig(signal) }))?.sid,
           };
         });
       }
@@ -256,30 +302,70 @@ export function createPagingActivities(deps: PagingDeps) {
     }
   }
 
-  async function deliver(req: PageRequest, d: Delivery & { kind: 'send' }): Promise<PageRecipient> {
-    const logKey = `${req.pageKey}#${d.key}`;
-    const recorded = await deps.pageLog.get(logKey);
-    if (recorded?.kind === 'recipient') return recorded.recipient;
+  const leaseMs = deps.claimLeaseMs ?? DEFAULT_PAGE_CLAIM_LEASE_MS;
 
-    const ctx = activityContext();
-    ctx?.heartbeat({ pageKey: req.pageKey, recipient: d.key });
-    if (ctx?.cancellationSignal.aborted) throw ctx.cancellationSignal.reason;
-
-    const base = { ...(d.personId ? { personId: d.personId } : {}), address: d.address };
-    let recipient: PageRecipient;
-    try {
-      const providerId = await d.send(ctx?.cancellationSignal);
-      recipient = { ...base, status: 'sent', providerId };
-    } catch (err) {
-      if (!isHttpFailure(err)) throw err;
-      if (err.class.kind !== 'final') throw toRetryableFailure(err);
-      recipient = { ...base, status: 'failed', error: pageError(err) };
+  async function claim(key: PageLogKey, holder: PageLogHolder) {
+    const claimed = await logged('claim', () => deps.pageLog.claim(key, holder, leaseMs));
+    if (claimed.state === 'busy') {
+      throw ApplicationFailure.create({
+        type: ErrorType.Unavailable,
+        message: `page ${key.pageKey}${key.recipient ? ` (${key.recipient})` : ''} is being sent by another activity execution`,
+        nonRetryable: false,
+        nextRetryDelay: claimed.retryAfterMs,
+      });
     }
-    await deps.pageLog.put(logKey, { kind: 'recipient', recipient });
-    return recipient;
+    return claimed;
   }
 
-  async function page(req: PageRequest): Promise<PageResult> {
+  /** Gives a claim back after a failed send, best effort: if the store is down too, its lease runs out. */
+  async function release(key: PageLogKey, token: string, maybeSent: boolean): Promise<void> {
+    await deps.pageLog.release(key, token, maybeSent).catch(() => undefined);
+  }
+
+  async function deliver(
+    req: PageRequest,
+    d: Delivery & { kind: 'send' },
+    holder: PageLogHolder,
+  ): Promise<PageRecipient> {
+    const key = pageLogKey(req, d.key);
+    const ctx = activityContext();
+    if (ctx?.cancellationSignal.aborted) throw ctx.cancellationSignal.reason;
+    const claimed = await claim(key, holder);
+    if (claimed.state === 'completed') return recipientOf(claimed.entry, d);
+
+    ctx?.heartbeat({ pageKey: req.pageKey, recipient: d.key });
+    const base = { ...(d.personId ? { personId: d.personId } : {}), address: d.address };
+    let recipient: PageRecipient;
+    let maybeSent = false;
+    try {
+      if (ctx?.cancellationSignal.aborted) throw ctx.cancellationSignal.reason;
+      // An earlier holder claimed this send and never recorded it: it may have crashed (or timed out)
+      // after the provider took the message. Ask before sending again.
+      const found =
+        claimed.resumed && d.find ? await d.find(claimed.claimedAt, ctx?.cancellationSignal) : undefined;
+      if (found !== undefined) {
+        recipient = { ...base, status: 'sent', providerId: found };
+      } else {
+        maybeSent = true;
+        const providerId = await d.send(ctx?.cancellationSignal);
+        recipient = { ...base, status: 'sent', providerId };
+      }
+    } catch (err) {
+      if (!isHttpFailure(err) || err.class.kind !== 'final') {
+        // A 429 is an answer: the provider took nothing. Anything else (5xx, timeout) may have gone out.
+        const certainlyNotSent = !maybeSent || (isHttpFailure(err) && err.class.kind === 'rate_limited');
+        await release(key, claimed.token, !certainlyNotSent || claimed.resumed);
+        throw isHttpFailure(err) ? toRetryableFailure(err) : err;
+      }
+      recipient = { ...base, status: 'failed', error: pageError(err) };
+    }
+    const recorded = await logged('complete', () =>
+      deps.pageLog.complete(key, { kind: 'recipient', recipient }),
+    );
+    return recipientOf(recorded.entry, d);
+  }
+
+  async function page(req: PageRequest, holder: PageLogHolder): Promise<PageResult> {
     let resolved: ResolvedRecipients;
     try {
       resolved = deps.oncall()(req.target, req.atMs);
@@ -292,7 +378,7 @@ export function createPagingActivities(deps: PagingDeps) {
     const recipients: PageRecipient[] = [];
     for (const d of planned) {
       if (d.kind === 'send') {
-        recipients.push(await deliver(req, d));
+        recipients.push(await deliver(req, d, holder));
       } else {
         const personId = d.personId ? { personId: d.personId } : {};
         recipients.push({ ...personId, address: d.address, status: 'skipped', reason: d.reason });
@@ -307,12 +393,21 @@ export function createPagingActivities(deps: PagingDeps) {
      * provider errors, throws retryable failures for 429/5xx/network. Idempotent per `pageKey` and recipient.
      */
     async pageTarget(req: PageRequest): Promise<PageResult> {
-      const recorded = await deps.pageLog.get(req.pageKey);
-      if (recorded?.kind === 'page') return recorded.result;
+      const holder = currentHolder();
+      const key = pageLogKey(req);
+      const claimed = await claim(key, holder);
+      if (claimed.state === 'completed') return resultOf(claimed.entry, req);
 
-      const result = await page(req);
-      await deps.pageLog.put(req.pageKey, { kind: 'page', result });
-      return result;
+      let result: PageResult;
+      try {
+        result = await page(req, holder);
+      } catch (err) {
+        // Recipients keep their own claims; the page's claim only has to let the retry in at once.
+        await release(key, claimed.token, true);
+        throw err;
+      }
+      const recorded = await logged('complete', () => deps.pageLog.complete(key, { kind: 'page', result }));
+      return resultOf(recorded.entry, req);
     },
 
     /** Acknowledges the incident's PagerDuty alert (dedup key = incident id). Skipped when not configured. */
@@ -335,15 +430,15 @@ export function createPagingActivities(deps: PagingDeps) {
       }
     },
 
-    /** Posts to a Slack channel (or thread). Final Slack errors throw non-retryable, with `details: [{ slackError }]`. */
+    /**
+     * Posts to a Slack channel (or thread), at most once per `idempotencyKey` ({@link postOnce}). Final
+     * Slack errors throw non-retryable, with `details: [{ slackError }]`.
+     */
     async notifySlack(notice: SlackNotice): Promise<SlackMessageRef> {
       const slack = requireSlack(deps.slack);
       try {
-        return await slack.postMessage({
-          channel: notice.channel,
-          text: notice.text,
-          ...(notice.blocks ? { blocks: notice.blocks } : {}),
-          ...(notice.threadTs ? { threadTs: notice.threadTs } : {}),
+        return await postOnce(slack, notice, currentActivityRuntime().attempt, (message) => {
+          Context.current().log.warn(message);
         });
       } catch (err) {
         throw toApplicationFailure(err);
@@ -548,6 +643,59 @@ function requireSlack(slack: SlackClient | undefined): SlackClient {
   });
 }
 
+/**
+ * Who is paging: the activity execution (workflow run + activity id) and its attempt. Outside an activity
+ * (tests, scripts) every call is its own execution.
+ */
+function currentHolder(): PageLogHolder {
+  const info = activityContext()?.info;
+  if (!info) return { execution: `local:${randomUUID()}`, attempt: 1 };
+  const wf = info.workflowExecution;
+  const run = wf ? `${wf.workflowId}/${wf.runId}` : 'standalone';
+  return { execution: `${run}/${info.activityId}`, attempt: info.attempt };
+}
+
+/** Turns a page log failure (the store is down) into a retryable one: nothing was sent because of it. */
+async function logged<T>(operation: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (err instanceof ApplicationFailure) throw err;
+    const message = err instanceof Error ? err.message : String(err);
+    throw ApplicationFailure.create({
+      type: ErrorType.Unavailable,
+      message: `page log ${operation} failed: ${message}`,
+      nonRetryable: false,
+    });
+  }
+}
+
+function recipientOf(entry: PageLogEntry, d: Delivery & { kind: 'send' }): PageRecipient {
+  if (entry.kind === 'recipient') return entry.recipient;
+  throw new Error(`page log: recipient ${d.key} holds a page entry`);
+}
+
+function resultOf(entry: PageLogEntry, req: PageRequest): PageResult {
+  if (entry.kind === 'page') return entry.result;
+  throw new Error(`page log: page ${req.pageKey} holds a recipient entry`);
+}
+
+/**
+ * `[ref 1a2b3c4d5e]`: a short stable marker of one recipient's SMS, so a message found in Twilio's list
+ * can be matched to this page exactly.
+ */
+export function smsRefMarker(pageKey: string, recipientKey: string): string {
+  const digest = createHash('sha256').update(`${pageKey}#${recipientKey}`).digest('hex');
+  return `[ref ${digest.slice(0, 10)}]`;
+}
+
+/** The body with the marker at its end, shortened first so Twilio's length limit never cuts the marker. */
+function withMarker(body: string, marker: string): string {
+  const room = TWILIO_MAX_SMS_BODY - marker.length - 1;
+  const text = body.length <= room ? body : `${body.slice(0, room - 1)}…`;
+  return `${text} ${marker}`;
+}
+
 function activityContext(): Context | undefined {
   try {
     return Context.current();
@@ -558,6 +706,20 @@ function activityContext(): Context | undefined {
 
 function refId(ref: SlackMessageRef): string {
   return `${ref.channel}/${ref.ts}`;
+}
+
+/**
+ * A Slack history lookup for a resumed claim. A lookup refused for good (no `channels:history` scope, say)
+ * counts as "not found", so the page is sent: a duplicate page beats a lost one.
+ */
+async function slackLookup(find: () => Promise<SlackMessageRef | undefined>): Promise<string | undefined> {
+  try {
+    const ref = await find();
+    return ref ? refId(ref) : undefined;
+  } catch (err) {
+    if (isHttpFailure(err) && err.class.kind === 'final') return undefined;
+    throw err;
+  }
 }
 
 function channelAddress(channel: string): string {

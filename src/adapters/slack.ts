@@ -45,6 +45,21 @@ export interface SlackMessageRef {
   ts: string;
 }
 
+/** `metadata.event_type` of the messages incidentflow posts with an idempotency key. */
+export const POST_METADATA_EVENT = 'incidentflow_post';
+
+/** Where to look for a message posted earlier with an idempotency key (see {@link SlackClient.findPosted}). */
+export interface SlackPostLookup {
+  /** Channel id or name (`#data-incidents`); a name is resolved with `conversations.list`. */
+  channel: string;
+  /** The key the message carries in `metadata.event_payload.key`. */
+  key: string;
+  /** Only messages at or after this instant (epoch ms): the first attempt's start. */
+  sinceMs: number;
+  /** Look among the replies of this thread instead of the channel's top level. */
+  threadTs?: string;
+}
+
 /** Body POSTed to an interaction's `response_url`. */
 export interface SlackResponseUrlBody {
   text: string;
@@ -55,13 +70,24 @@ export interface SlackResponseUrlBody {
 }
 
 export interface SlackClient {
-  /** `chat.postMessage`; `threadTs` replies in a thread. */
+  /**
+   * `chat.postMessage`; `threadTs` replies in a thread. An `idempotencyKey` travels as message metadata
+   * (`event_type` {@link POST_METADATA_EVENT}), so that {@link SlackClient.findPosted} can find the message
+   * after a lost response.
+   */
   postMessage(args: {
     channel: string;
     text: string;
     blocks?: readonly SlackBlock[];
     threadTs?: string;
+    idempotencyKey?: string;
   }): Promise<SlackMessageRef>;
+  /**
+   * The message this app posted with `key` (`conversations.history`, or `conversations.replies` for a
+   * thread, with `include_all_metadata`), or undefined when there is none. Needs the `channels:history`
+   * (`groups:history` for private channels) scope; a channel name also needs `channels:read`.
+   */
+  findPosted(lookup: SlackPostLookup): Promise<SlackMessageRef | undefined>;
   /** `chat.update` of a message this bot posted. */
   update(args: {
     channel: string;
@@ -77,7 +103,14 @@ export interface SlackClient {
     blocks?: readonly SlackBlock[];
   }): Promise<{ messageTs: string }>;
   /** Direct message: `conversations.open` then `chat.postMessage` to the DM channel. */
-  dm(args: { user: string; text: string; blocks?: readonly SlackBlock[] }): Promise<SlackMessageRef>;
+  dm(args: {
+    user: string;
+    text: string;
+    blocks?: readonly SlackBlock[];
+    idempotencyKey?: string;
+  }): Promise<SlackMessageRef>;
+  /** {@link SlackClient.findPosted} in the direct-message conversation with `user` (`im:history`). */
+  findDm(lookup: { user: string; key: string; sinceMs: number }): Promise<SlackMessageRef | undefined>;
   /** POSTs JSON to an interaction's `response_url` (no token; the URL is the credential). */
   respond(responseUrl: string, body: SlackResponseUrlBody): Promise<void>;
 }
@@ -142,13 +175,93 @@ export function createSlackClient(options: SlackClientOptions): SlackClient {
     }
   }
 
-  const postMessage: SlackClient['postMessage'] = async ({ channel, text, blocks, threadTs }) => {
-    const res = await call('chat.postMessage', { channel, text, blocks, thread_ts: threadTs });
+  const postMessage: SlackClient['postMessage'] = async ({
+    channel,
+    text,
+    blocks,
+    threadTs,
+    idempotencyKey,
+  }) => {
+    const res = await call('chat.postMessage', {
+      channel,
+      text,
+      blocks,
+      thread_ts: threadTs,
+      ...(idempotencyKey
+        ? { metadata: { event_type: POST_METADATA_EVENT, event_payload: { key: idempotencyKey } } }
+        : {}),
+    });
     return messageRef(res, channel);
   };
 
+  /** A channel id for a name, through `conversations.list` (bounded: 20 pages of 1,000). */
+  async function channelIdOf(channel: string): Promise<string | undefined> {
+    if (CHANNEL_ID.test(channel)) return channel;
+    const name = channel.replace(/^#/, '');
+    let cursor: string | undefined;
+    for (let page = 0; page < 20; page++) {
+      const res = await call('conversations.list', {
+        types: 'public_channel,private_channel',
+        exclude_archived: true,
+        limit: 1000,
+        cursor,
+      });
+      const found = (res.channels as Array<{ id?: unknown; name?: unknown }> | undefined)?.find(
+        (c) => c.name === name,
+      );
+      if (typeof found?.id === 'string') return found.id;
+      cursor = nextCursor(res);
+      if (!cursor) return undefined;
+    }
+    return undefined;
+  }
+
+  /** The id of the direct-message conversation with `user` (`conversations.open` is idempotent). */
+  async function openDm(user: string): Promise<string> {
+    const opened = await call('conversations.open', { users: user });
+    const channel = (opened.channel as { id?: unknown } | undefined)?.id;
+    if (typeof channel !== 'string') {
+      throw new SlackApiError({
+        class: { kind: 'retryable', reason: 'server_error' },
+        provider: 'slack',
+        message: 'slack conversations.open: response without a channel id',
+      });
+    }
+    return channel;
+  }
+
+  async function findPosted(lookup: SlackPostLookup): Promise<SlackMessageRef | undefined> {
+    const channel = await channelIdOf(lookup.channel);
+    if (!channel) return undefined;
+    const method = lookup.threadTs ? 'conversations.replies' : 'conversations.history';
+    let cursor: string | undefined;
+    for (let page = 0; page < 10; page++) {
+      const res = await call(method, {
+        channel,
+        ts: lookup.threadTs,
+        oldest: (Math.floor(lookup.sinceMs / 1000) - 1).toFixed(6),
+        inclusive: true,
+        limit: 200,
+        include_all_metadata: true,
+        cursor,
+      });
+      const messages = (res.messages as SlackListedMessage[] | undefined) ?? [];
+      const hit = messages.find(
+        (m) =>
+          m.metadata?.event_type === POST_METADATA_EVENT &&
+          m.metadata.event_payload?.key === lookup.key &&
+          typeof m.ts === 'string',
+      );
+      if (hit) return { channel, ts: hit.ts! };
+      cursor = nextCursor(res);
+      if (!cursor) return undefined;
+    }
+    return undefined;
+  }
+
   return {
     postMessage,
+    findPosted,
     async update({ channel, ts, text, blocks }) {
       const res = await call('chat.update', { channel, ts, text, blocks });
       return messageRef(res, channel, ts);
@@ -157,17 +270,17 @@ export function createSlackClient(options: SlackClientOptions): SlackClient {
       const res = await call('chat.postEphemeral', { channel, user, text, blocks });
       return { messageTs: typeof res.message_ts === 'string' ? res.message_ts : '' };
     },
-    async dm({ user, text, blocks }) {
-      const opened = await call('conversations.open', { users: user });
-      const channel = (opened.channel as { id?: unknown } | undefined)?.id;
-      if (typeof channel !== 'string') {
-        throw new SlackApiError({
-          class: { kind: 'retryable', reason: 'server_error' },
-          provider: 'slack',
-          message: 'slack conversations.open: response without a channel id',
-        });
-      }
-      return postMessage({ channel, text, ...(blocks ? { blocks } : {}) });
+    async dm({ user, text, blocks, idempotencyKey }) {
+      const channel = await openDm(user);
+      return postMessage({
+        channel,
+        text,
+        ...(blocks ? { blocks } : {}),
+        ...(idempotencyKey ? { idempotencyKey } : {}),
+      });
+    },
+    async findDm({ user, key, sinceMs }) {
+      return findPosted({ channel: await openDm(user), key, sinceMs });
     },
     async respond(responseUrl, body) {
       let res: HttpResponse;
@@ -273,6 +386,18 @@ function platformFailure(
     message,
     slackError,
   });
+}
+
+const CHANNEL_ID = /^[CGD][A-Z0-9]{2,}$/;
+
+interface SlackListedMessage {
+  ts?: string;
+  metadata?: { event_type?: string; event_payload?: Record<string, unknown> };
+}
+
+function nextCursor(res: SlackResult): string | undefined {
+  const cursor = (res.response_metadata as { next_cursor?: unknown } | undefined)?.next_cursor;
+  return typeof cursor === 'string' && cursor !== '' ? cursor : undefined;
 }
 
 function messageRef(res: SlackResult, channel: string, ts?: string): SlackMessageRef {

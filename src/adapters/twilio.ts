@@ -21,12 +21,36 @@ export interface TwilioResult {
   status: string;
 }
 
+/** A message or call found in Twilio's lists. */
+export interface TwilioListed {
+  sid: string;
+  status: string;
+  /** `date_created`, ms since the epoch. */
+  createdAt: number;
+}
+
 export interface TwilioClient {
   /** Sends an SMS (`Messages.json`); a body over 1600 characters is truncated. */
   sendSms(input: { to: string; body: string; signal?: AbortSignal }): Promise<TwilioResult>;
   /** Places a voice call (`Calls.json`) that speaks inline TwiML. */
   call(input: { to: string; twiml: string; signal?: AbortSignal }): Promise<TwilioResult>;
+  /**
+   * The newest SMS from our number to `to`, created at or after `since` (ms), whose body contains `marker`
+   * (`GET Messages.json?To=&From=`, newest first, following `next_page_uri`).
+   */
+  findMessage(input: {
+    to: string;
+    since: number;
+    marker: string;
+    signal?: AbortSignal;
+  }): Promise<TwilioListed | undefined>;
+  /** The newest call from our number to `to` created at or after `since` (ms) (`GET Calls.json?To=&From=`). */
+  findCall(input: { to: string; since: number; signal?: AbortSignal }): Promise<TwilioListed | undefined>;
 }
+
+/** Pages of a list read at most, newest first; older entries than `since` end the walk anyway. */
+const MAX_LIST_PAGES = 10;
+const LIST_PAGE_SIZE = 50;
 
 /**
  * Thin Twilio REST client (2010-04-01): form-encoded `To`/`From`/`Body|Twiml`, HTTP Basic auth.
@@ -60,10 +84,53 @@ export function createTwilioClient(options: TwilioClientOptions): TwilioClient {
     return parseCreated(res);
   }
 
+  // No `DateSent>`/`StartTime>` filter: a message still queued has no date_sent and a call not yet
+  // started has no start_time, and those are exactly the ones a crashed sender may have left behind.
+  // Lists come newest first, so the walk stops at the first entry created before `since`.
+  async function find(
+    resource: 'Messages' | 'Calls',
+    to: string,
+    since: number,
+    matches: (item: Record<string, unknown>) => boolean,
+    signal: AbortSignal | undefined,
+  ): Promise<TwilioListed | undefined> {
+    const query = new URLSearchParams({ To: to, From: options.from, PageSize: String(LIST_PAGE_SIZE) });
+    let url: string | undefined = `${accountPath}/${resource}.json?${query.toString()}`;
+    const key = resource === 'Messages' ? 'messages' : 'calls';
+    for (let page = 0; url !== undefined && page < MAX_LIST_PAGES; page++) {
+      const res = await http.send({
+        method: 'GET',
+        url,
+        operation: `${resource}.list`,
+        headers: { authorization, accept: 'application/json' },
+        ...(signal ? { signal } : {}),
+      });
+      const body = res.json as Record<string, unknown> | undefined;
+      const items = Array.isArray(body?.[key]) ? (body[key] as Record<string, unknown>[]) : [];
+      for (const item of items) {
+        const createdAt = Date.parse(String(item.date_created));
+        if (Number.isFinite(createdAt) && createdAt < since) return undefined;
+        if (item.to === to && item.from === options.from && matches(item) && typeof item.sid === 'string') {
+          return {
+            sid: item.sid,
+            status: typeof item.status === 'string' ? item.status : 'unknown',
+            createdAt,
+          };
+        }
+      }
+      const next = body?.next_page_uri;
+      url = typeof next === 'string' && next.startsWith('/') ? `${base}${next}` : undefined;
+    }
+    return undefined;
+  }
+
   return {
     sendSms: ({ to, body, signal }) =>
       create('Messages', { To: to, From: options.from, Body: truncate(body, TWILIO_MAX_SMS_BODY) }, signal),
     call: ({ to, twiml, signal }) => create('Calls', { To: to, From: options.from, Twiml: twiml }, signal),
+    findMessage: ({ to, since, marker, signal }) =>
+      find('Messages', to, since, (m) => typeof m.body === 'string' && m.body.includes(marker), signal),
+    findCall: ({ to, since, signal }) => find('Calls', to, since, () => true, signal),
   };
 }
 

@@ -18,13 +18,14 @@ export interface BuildAppOptions {
 
 /** Builds the HTTP API (not listening). Tests call this with injected dependencies and `app.inject`. */
 export function buildApp(deps: AppDeps, options: BuildAppOptions = {}): FastifyInstance {
+  const bodyLimit = options.bodyLimit ?? 1_048_576;
   const app = Fastify({
-    bodyLimit: options.bodyLimit ?? 1_048_576,
+    bodyLimit,
     logger: options.logger ?? false,
     // Large, slow bodies must not hold a socket forever.
     requestTimeout: 30_000,
   });
-  app.setErrorHandler(errorHandler);
+  app.setErrorHandler((err: Error, req, reply) => errorHandler(err, req, reply, bodyLimit));
   app.addHook('onResponse', async (req, reply) => {
     deps.metrics.httpDuration.observe(
       {

@@ -44,6 +44,7 @@ export function errorHandler(
   err: FastifyError | HttpError | Error,
   req: FastifyRequest,
   reply: FastifyReply,
+  bodyLimit?: number,
 ): void {
   if (err instanceof HttpError) {
     if (err.statusCode >= 500) req.log.warn({ err: err.message }, 'request failed');
@@ -53,7 +54,8 @@ export function errorHandler(
   const fe = err as FastifyError;
   const status = typeof fe.statusCode === 'number' ? fe.statusCode : 500;
   if (status === 413) {
-    void reply.status(413).send({ error: 'payload_too_large', message: `request body exceeds the limit` });
+    const limit = bodyLimit === undefined ? 'the limit' : `the limit of ${bodyLimit} bytes`;
+    void reply.status(413).send({ error: 'payload_too_large', message: `request body exceeds ${limit}` });
     return;
   }
   if (status >= 400 && status < 500) {

@@ -26,6 +26,18 @@ export interface Alert {
   generatorURL?: string;
   /** Alertmanager group key or another source-side grouping id. */
   groupKey?: string;
+  /** Present when size caps cut something from this alert (see `alert-bounds`). */
+  truncation?: AlertTruncation;
+}
+
+/** What the size caps cut from one alert: the marker that it is not complete. */
+export interface AlertTruncation {
+  /** Labels dropped: key over the key cap, or beyond the count or total-size cap. */
+  labelsDropped: number;
+  /** Annotations dropped likewise (and a generator URL over its cap). */
+  annotationsDropped: number;
+  /** Values cut short, each ending with the `…[truncated N bytes]` marker. */
+  valuesTruncated: number;
 }
 
 /**

@@ -39,7 +39,9 @@ export interface ApprovalState {
   /** Absolute deadline (epoch ms). */
   deadlineAt: number;
   decisions: ApprovalDecision[];
+  /** The most recent refusals (bounded); older ones are only counted in `refusalsDropped`. */
   refusals: ApprovalRefusal[];
+  refusalsDropped?: number;
   decidedAt?: string;
 }
 

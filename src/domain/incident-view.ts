@@ -4,6 +4,7 @@ import type { AlertRecord, IncidentStatus, IntakeCounters, IntakeState } from '.
 import type { RunbookRunState } from './runbook-run';
 import type { Severity } from './severity';
 import type { Suggestion } from './slack-message';
+import type { ArchiveState } from './state-bounds';
 import type { TimelineEntry } from './timeline';
 
 /** How an incident was resolved. */
@@ -46,6 +47,15 @@ export interface SlackThread {
   fellBack?: boolean;
   /** How many times the message was posted again after someone deleted it in Slack (bounded). */
   reposts?: number;
+  /** A Slack outage in progress: retryable failures since `since`, noted once in the timeline. */
+  outage?: { since: string; attempts: number; lastError: string };
+  /**
+   * The post in progress (the root message, or the thread batch after `postedSeq` up to `toSeq`): its
+   * idempotency key and first try survive retries, so a post whose response was lost is found, not repeated.
+   */
+  pendingPost?: { key: string; firstTriedAt: number; tries: number; toSeq?: number };
+  /** The Block Kit problems last noted, so that each distinct problem is noted once. */
+  problemsNoted?: string;
 }
 
 /** A ranked root-cause hypothesis (from the learn layer). */
@@ -110,6 +120,8 @@ export interface IncidentState extends IntakeState {
   facts?: Record<string, string>;
   /** Learn layer bookkeeping. */
   learn?: { recorded?: boolean; diagnoses?: number; finished?: boolean; postmortemAt?: string };
+  /** Timeline entries and runbook runs moved out of the state to keep it within its size budget. */
+  archive?: ArchiveState;
 }
 
 /** What the `incident` query and `GET /api/v1/incidents/{id}` return. */
@@ -151,6 +163,8 @@ export interface IncidentView {
   automationPaused: boolean;
   slack?: { channel: string; ts?: string };
   links: { temporalUi?: string; grafana?: string };
+  /** Present once older timeline entries or runbook runs left the state (archived to the store or dropped). */
+  archive?: ArchiveState;
 }
 
 /** Projects the workflow state onto the public view. */
@@ -211,5 +225,6 @@ export function toView(
       ? { slack: { channel: state.slack.channel, ...(state.slack.ts ? { ts: state.slack.ts } : {}) } }
       : {}),
     links,
+    ...(state.archive ? { archive: state.archive } : {}),
   };
 }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
-import { type Alert, alertHeadline, deliveryKey } from './alert';
+import { type Alert, type AlertTruncation, alertHeadline, deliveryKey } from './alert';
 import { isWorse, type Severity } from './severity';
+import { boundedId, clipText } from './text-bounds';
 import { appendTimeline, type TimelineEntry, type TimelineKind } from './timeline';
 
 /** Incident lifecycle (DESIGN §4). `closed` follows `resolved` once the postmortem is produced. */
@@ -36,6 +37,10 @@ export interface AlertRecord {
   generatorURL?: string;
   /** How many times this alert went from resolved back to firing (flapping). */
   refires: number;
+  /** What the size caps cut from the latest delivery of this alert, if anything. */
+  truncation?: AlertTruncation;
+  /** Set when the state budget forced this record down to its essential labels and a short summary. */
+  compacted?: boolean;
 }
 
 /** An alert delivered to an incident, with the severity its route decided. */
@@ -61,6 +66,8 @@ export interface IntakeCounters {
   duplicates: number;
   untrackedAlerts: number;
   timelineDropped: number;
+  /** Deliveries that arrived with values truncated or entries dropped by the size caps. */
+  alertsTruncated?: number;
 }
 
 /** The part of incident state owned by alert intake. JSON-plain (carried across continue-as-new). */
@@ -74,6 +81,20 @@ export interface IntakeState {
   counters: IntakeCounters;
   timeline: TimelineEntry[];
 }
+
+/** Options of {@link applyAlerts}. */
+export interface IntakeOptions {
+  /**
+   * Remember long delivery keys as a short hash of themselves, so the dedup memory stays small whatever the
+   * group keys look like.
+   */
+  compactKeys?: boolean;
+  /** Clip timeline texts to this many bytes (with the truncation marker). */
+  maxTextBytes?: number;
+}
+
+/** Longest delivery key remembered as is when keys are compacted. */
+const MAX_SEEN_KEY_BYTES = 64;
 
 /** What one batch of alerts changed. */
 export interface IntakeResult {
@@ -92,8 +113,10 @@ export function record(
   text: string,
   extra: Partial<Pick<TimelineEntry, 'actor' | 'data'>> = {},
   limit = DEFAULT_INTAKE_LIMITS.maxTimeline,
+  maxTextBytes?: number,
 ): void {
-  const { dropped } = appendTimeline(state.timeline, { at, kind, text, ...extra }, limit);
+  const clipped = maxTextBytes === undefined ? text : clipText(text, maxTextBytes);
+  const { dropped } = appendTimeline(state.timeline, { at, kind, text: clipped, ...extra }, limit);
   state.counters.timelineDropped += dropped;
 }
 
@@ -107,12 +130,14 @@ export function applyAlerts(
   alerts: readonly RoutedAlert[],
   now: string,
   limits: IntakeLimits = DEFAULT_INTAKE_LIMITS,
+  options: IntakeOptions = {},
 ): IntakeResult {
   const result: IntakeResult = { applied: 0, duplicates: 0, newlyFiring: [], newlyResolved: [] };
   const seen = new Set(state.seen);
   for (const alert of alerts) {
     state.counters.deliveries += 1;
-    const key = deliveryKey(alert);
+    if (alert.truncation) state.counters.alertsTruncated = (state.counters.alertsTruncated ?? 0) + 1;
+    const key = options.compactKeys ? boundedId(deliveryKey(alert), MAX_SEEN_KEY_BYTES) : deliveryKey(alert);
     if (seen.has(key)) {
       state.counters.duplicates += 1;
       result.duplicates += 1;
@@ -121,7 +146,7 @@ export function applyAlerts(
     seen.add(key);
     state.seen.push(key);
     result.applied += 1;
-    applyOne(state, alert, now, limits, result);
+    applyOne(state, alert, now, limits, result, options.maxTextBytes);
   }
   if (state.seen.length > limits.dedupCapacity)
     state.seen.splice(0, state.seen.length - limits.dedupCapacity);
@@ -139,6 +164,7 @@ function applyOne(
   now: string,
   limits: IntakeLimits,
   result: IntakeResult,
+  maxTextBytes: number | undefined,
 ): void {
   const existing = state.alerts[alert.fingerprint];
   const summary = alertHeadline(alert);
@@ -161,6 +187,7 @@ function applyOne(
       firstSeenAt: now,
       lastSeenAt: now,
       refires: 0,
+      ...(alert.truncation ? { truncation: alert.truncation } : {}),
     };
     if (alert.status === 'firing') {
       result.newlyFiring.push(alert.fingerprint);
@@ -173,12 +200,14 @@ function applyOne(
           data: { fingerprint: alert.fingerprint, severity: alert.severity, source: alert.source },
         },
         limits.maxTimeline,
+        maxTextBytes,
       );
-      raiseSeverity(state, alert, now, limits, result);
+      raiseSeverity(state, alert, now, limits, result, maxTextBytes);
     }
     return;
   }
   existing.lastSeenAt = now;
+  if (alert.truncation) existing.truncation = alert.truncation;
   if (alert.status === 'firing') {
     if (existing.status === 'resolved') {
       existing.status = 'firing';
@@ -194,12 +223,13 @@ function applyOne(
           data: { fingerprint: alert.fingerprint, refires: existing.refires },
         },
         limits.maxTimeline,
+        maxTextBytes,
       );
     }
     existing.startsAt = alert.startsAt;
     existing.summary = summary;
     if (isWorse(alert.severity, existing.severity)) existing.severity = alert.severity;
-    raiseSeverity(state, alert, now, limits, result);
+    raiseSeverity(state, alert, now, limits, result, maxTextBytes);
   } else if (existing.status === 'firing') {
     existing.status = 'resolved';
     existing.endsAt = alert.endsAt ?? now;
@@ -213,6 +243,7 @@ function applyOne(
         data: { fingerprint: alert.fingerprint },
       },
       limits.maxTimeline,
+      maxTextBytes,
     );
   }
 }
@@ -223,6 +254,7 @@ function raiseSeverity(
   now: string,
   limits: IntakeLimits,
   result: IntakeResult,
+  maxTextBytes: number | undefined,
 ): void {
   if (!isWorse(alert.severity, state.severity)) return;
   result.severityRaisedFrom ??= state.severity;
@@ -237,6 +269,7 @@ function raiseSeverity(
       data: { from, to: alert.severity },
     },
     limits.maxTimeline,
+    maxTextBytes,
   );
 }
 

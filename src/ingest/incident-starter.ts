@@ -1,5 +1,6 @@
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { type Alert, alertHeadline, deliveryKey } from '../domain/alert';
+import { boundAlert } from '../domain/alert-bounds';
 import { DEFAULT_INTAKE_LIMITS, type RoutedAlert } from '../domain/incident';
 import { incidentDetails, incidentSummary } from '../domain/incident-text';
 import { snapshotPolicy } from '../domain/escalation-policy';
@@ -37,6 +38,8 @@ export interface IngestResult {
   incidents: IngestedIncident[];
   /** Alerts dropped as exact re-deliveries. */
   duplicates: number;
+  /** Alerts delivered with values truncated or labels/annotations dropped by the size caps. */
+  truncated: number;
 }
 
 export interface IncidentStarterOptions {
@@ -134,8 +137,9 @@ export function incidentStartOptions(req: IncidentStartRequest) {
 }
 
 /**
- * Routes alerts to incidents and delivers them with signal-with-start (one call per incident). Exact
- * re-deliveries are dropped first; resolved-only batches never open an incident.
+ * Routes alerts to incidents and delivers them with signal-with-start (one call per incident). Every alert
+ * is size-capped first (`alert-bounds`); exact re-deliveries are dropped; resolved-only batches never open
+ * an incident.
  */
 export function createIncidentStarter(options: IncidentStarterOptions) {
   const cache = options.cache ?? new DeliveryCache();
@@ -186,8 +190,12 @@ export function createIncidentStarter(options: IncidentStarterOptions) {
       const routing = options.config().routing;
       const groups = new Map<string, Group>();
       let duplicates = 0;
+      let truncated = 0;
       const batchKeys = new Set<string>();
-      for (const alert of alerts) {
+      for (const received of alerts) {
+        // Size caps before anything reaches Temporal: oversized values are cut with a marker, not refused.
+        const alert = boundAlert(received);
+        if (alert.truncation) truncated += 1;
         const key = deliveryKey(alert);
         if (cache.has(key) || batchKeys.has(key)) {
           duplicates += 1;
@@ -202,7 +210,7 @@ export function createIncidentStarter(options: IncidentStarterOptions) {
       }
       const incidents = await Promise.all([...groups].map(([id, group]) => deliver(id, group, receivedAt)));
       for (const key of batchKeys) cache.add(key);
-      return { incidents, duplicates };
+      return { incidents, duplicates, truncated };
     },
   };
 }

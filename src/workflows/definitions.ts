@@ -109,8 +109,16 @@ export interface IncidentSettings {
   features?: IncidentFeatures;
   /** How often open incidents reconcile their Alertmanager alerts (orphans after silences). */
   reconcileIntervalMs?: number;
-  /** Quiet time before the Slack message is edited, so bursts of changes become one update. */
+  /**
+   * Slack edit coalescing: the first change after a quiet spell is shown at once, and changes within this
+   * long of the last round of Slack calls wait for the rest of it, so bursts become one update (default 1 s).
+   */
   slackDebounceMs?: number;
+  /**
+   * Serialized incident state above this many bytes is trimmed (oldest timeline entries and runbook runs
+   * archived to the store) and the incident continues as new (default 512 KiB).
+   */
+  stateBudgetBytes?: number;
 }
 
 /** Which integrations are configured; decided by the ingress from the environment. */

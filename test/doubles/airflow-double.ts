@@ -26,6 +26,11 @@ export interface RecordedRequest {
   headers: Record<string, string | string[] | undefined>;
   /** Status the double answered with. */
   status: number;
+  /**
+   * Set when an injected fault answered: `rejected` (the request was not carried out) or `response_lost`
+   * (it was carried out, then answered with the error).
+   */
+  fault?: 'rejected' | 'response_lost';
 }
 
 /**
@@ -55,6 +60,37 @@ export interface FailureRule {
   headers?: Record<string, string>;
   /** How many requests to fail (default 1). */
   times?: number;
+}
+
+/** Server errors injected in Airflow's own error shape (v1 problem+json, v2 `{detail}`). */
+export interface FaultRule {
+  method?: string;
+  /** Matched against the decoded path (a string must be contained in it). */
+  path?: string | RegExp;
+  /** 500 (default), 502, 503 or 504. */
+  status?: number;
+  /** How many matching requests fail (default 1, or unlimited within `forMs`). */
+  times?: number;
+  /** Fail matching requests for this long after the rule is added, on the injected clock `now`. */
+  forMs?: number;
+  /** Carry the request out first, then answer the error: the change is made but the caller never learns it. */
+  afterHandling?: boolean;
+}
+
+/** Slow answers: matching requests wait `delayMs` (wall clock) before they are handled. */
+export interface SlowRule {
+  method?: string;
+  path?: string | RegExp;
+  delayMs: number;
+  /** How many matching requests are slowed (default: all). */
+  times?: number;
+}
+
+/** An added fault or slow rule. */
+export interface InjectedRule {
+  /** Requests the rule has affected so far. */
+  hits(): number;
+  remove(): void;
 }
 
 export interface AirflowDoubleOptions {
@@ -170,6 +206,12 @@ interface Dataset {
   consumers: string[];
 }
 
+const SERVER_ERROR_TITLES: Record<number, string> = {
+  500: 'Internal Server Error',
+  502: 'Bad Gateway',
+  503: 'Service Unavailable',
+  504: 'Gateway Timeout',
+};
 const FINISHED = new Set(['success', 'failed', 'upstream_failed', 'skipped', 'removed']);
 const V1_VERSION = '2.10.5';
 const V2_VERSION = '3.0.2';
@@ -199,6 +241,12 @@ export interface AirflowDouble {
   addPool(seed: PoolSeed): void;
   addDataset(seed: DatasetSeed): void;
   failNext(rule: FailureRule): void;
+  /** Answers matching requests with Airflow server errors (N times, or for a period). */
+  injectFault(rule: FaultRule): InjectedRule;
+  /** Delays matching requests. */
+  slowDown(rule: SlowRule): InjectedRule;
+  /** Runs `fn` (awaited) for each request before it is handled. Returns a function that removes it. */
+  onRequest(fn: (request: RecordedRequest) => void | Promise<void>): () => void;
   /** Invalidates every issued JWT (the next v2 call gets 401). */
   expireTokens(): void;
   taskState(dagId: string, runId: string, taskId: string): string | null;
@@ -227,6 +275,10 @@ export async function startAirflowDouble(options: AirflowDoubleOptions = {}): Pr
   const pools = new Map<string, Pool>();
   const datasets: Dataset[] = [];
   const failures: Array<FailureRule & { left: number }> = [];
+  type Live<T> = T & { left: number; until: number; hits: number };
+  const faults: Array<Live<FaultRule>> = [];
+  const slow: Array<Live<SlowRule>> = [];
+  const hooks = new Set<(request: RecordedRequest) => void | Promise<void>>();
   const tokens = new Map<string, number>();
   const requests: RecordedRequest[] = [];
   let runSeq = 0;
@@ -1079,30 +1131,71 @@ export async function startAirflowDouble(options: AirflowDoubleOptions = {}): Pr
         status: 0,
       };
       requests.push(record);
-
-      const rule = failures.find(
-        (f) =>
-          f.left > 0 &&
-          (f.method === undefined || f.method === method) &&
-          (f.path === undefined ||
-            (typeof f.path === 'string' ? record.path.includes(f.path) : f.path.test(record.path))),
-      );
-      if (rule) {
-        rule.left -= 1;
-        res.writeHead(rule.status, { 'Content-Type': 'application/json', ...rule.headers });
-        res.end(JSON.stringify(rule.body ?? { detail: 'injected failure' }));
-        record.status = rule.status;
-        return;
-      }
-      try {
-        if (badPath) throw new HttpError(400, 'malformed percent-encoding in path', 'Bad Request');
-        if (badJson) {
-          throw v === 'v1'
-            ? new HttpError(400, 'Request body is not valid JSON', 'Bad Request')
-            : new HttpError(422, [{ type: 'json_invalid', loc: ['body', 0], msg: 'JSON decode error' }]);
+      void (async () => {
+        for (const hook of [...hooks]) await hook(record);
+        const delay = takeRule(slow, method, record.path);
+        if (delay) await new Promise((r) => setTimeout(r, delay.delayMs));
+        const fault = takeRule(faults, method, record.path);
+        if (fault && !fault.afterHandling) {
+          record.fault = 'rejected';
+          record.status = sendError(res, serverError(fault), v);
+          return;
         }
-        const out = route(method, segs, query, body, req);
-        const status = out.status ?? 200;
+        handle(req, res, record, { method, segs, query, body, badPath, badJson, v }, !fault);
+        if (fault) {
+          record.fault = 'response_lost';
+          record.status = sendError(res, serverError(fault), v);
+        }
+      })().catch((err: unknown) => {
+        record.status = sendError(res, new HttpError(500, String(err), 'Internal Server Error'), v);
+      });
+    });
+  });
+
+  /**
+   * Carries the request out. With `respond` false (a fault answers instead) the change is made and
+   * nothing is written to `res`.
+   */
+  function handle(
+    req: IncomingMessage,
+    res: ServerResponse,
+    record: RecordedRequest,
+    parsed: {
+      method: string;
+      segs: string[];
+      query: URLSearchParams;
+      body: unknown;
+      badPath: boolean;
+      badJson: boolean;
+      v: ApiVersion | null;
+    },
+    respond: boolean,
+  ): void {
+    const { method, segs, query, body, badPath, badJson, v } = parsed;
+    const rule = failures.find(
+      (f) =>
+        f.left > 0 &&
+        (f.method === undefined || f.method === method) &&
+        (f.path === undefined ||
+          (typeof f.path === 'string' ? record.path.includes(f.path) : f.path.test(record.path))),
+    );
+    if (rule && respond) {
+      rule.left -= 1;
+      res.writeHead(rule.status, { 'Content-Type': 'application/json', ...rule.headers });
+      res.end(JSON.stringify(rule.body ?? { detail: 'injected failure' }));
+      record.status = rule.status;
+      return;
+    }
+    try {
+      if (badPath) throw new HttpError(400, 'malformed percent-encoding in path', 'Bad Request');
+      if (badJson) {
+        throw v === 'v1'
+          ? new HttpError(400, 'Request body is not valid JSON', 'Bad Request')
+          : new HttpError(422, [{ type: 'json_invalid', loc: ['body', 0], msg: 'JSON decode error' }]);
+      }
+      const out = route(method, segs, query, body, req);
+      const status = out.status ?? 200;
+      if (respond) {
         if (out.text !== undefined) {
           res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8' });
           res.end(out.text);
@@ -1111,17 +1204,63 @@ export async function startAirflowDouble(options: AirflowDoubleOptions = {}): Pr
           res.end(JSON.stringify(out.body));
         }
         record.status = status;
-        out.after?.();
-      } catch (err) {
-        if (err instanceof HttpError) record.status = sendError(res, err, v);
-        else {
-          res.writeHead(500, { 'Content-Type': 'application/json' });
-          res.end(JSON.stringify({ detail: String(err) }));
-          record.status = 500;
-        }
       }
-    });
-  });
+      out.after?.();
+    } catch (err) {
+      if (!respond) return;
+      if (err instanceof HttpError) record.status = sendError(res, err, v);
+      else {
+        res.writeHead(500, { 'Content-Type': 'application/json' });
+        res.end(JSON.stringify({ detail: String(err) }));
+        record.status = 500;
+      }
+    }
+  }
+
+  function takeRule<T extends { method?: string; path?: string | RegExp }>(
+    rules: Array<Live<T>>,
+    method: string,
+    path: string,
+  ): Live<T> | undefined {
+    const at = now();
+    const rule = rules.find(
+      (r) =>
+        r.left > 0 &&
+        at < r.until &&
+        (r.method === undefined || r.method === method) &&
+        (r.path === undefined || (typeof r.path === 'string' ? path.includes(r.path) : r.path.test(path))),
+    );
+    if (rule) {
+      rule.left -= 1;
+      rule.hits += 1;
+    }
+    return rule;
+  }
+
+  function serverError(rule: FaultRule): HttpError {
+    const status = rule.status ?? 500;
+    const title = SERVER_ERROR_TITLES[status] ?? 'Internal Server Error';
+    return new HttpError(status, `${title} (injected by the test)`, title);
+  }
+
+  function live<T>(rule: T, times: number | undefined, forMs: number | undefined): Live<T> {
+    return {
+      ...rule,
+      left: times ?? (forMs !== undefined ? Infinity : 1),
+      until: forMs !== undefined ? now() + forMs : Infinity,
+      hits: 0,
+    };
+  }
+
+  function handleOf<T>(list: Array<Live<T>>, rule: Live<T>): InjectedRule {
+    return {
+      hits: () => rule.hits,
+      remove() {
+        const i = list.indexOf(rule);
+        if (i >= 0) list.splice(i, 1);
+      },
+    };
+  }
 
   await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
@@ -1217,6 +1356,20 @@ export async function startAirflowDouble(options: AirflowDoubleOptions = {}): Pr
     },
     failNext(rule) {
       failures.push({ ...rule, left: rule.times ?? 1 });
+    },
+    injectFault(rule) {
+      const added = live(rule, rule.times, rule.forMs);
+      faults.push(added);
+      return handleOf(faults, added);
+    },
+    slowDown(rule) {
+      const added = live(rule, rule.times ?? Infinity, undefined);
+      slow.push(added);
+      return handleOf(slow, added);
+    },
+    onRequest(fn) {
+      hooks.add(fn);
+      return () => hooks.delete(fn);
     },
     expireTokens() {
       tokens.clear();

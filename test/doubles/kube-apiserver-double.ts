@@ -88,10 +88,15 @@ export interface KubeApiServerDouble {
   requests: KubeRequest[];
   /** Runs `fn` (awaited) for each request before it is handled. Returns a function that removes it. */
   onRequest(fn: (request: KubeRequest) => void | Promise<void>): () => void;
-  /** Answers the next request matching `match` with a `Status` failure instead of handling it. */
+  /**
+   * Answers the next request matching `match` with a `Status` failure instead of handling it, or, with
+   * `afterHandling`, after handling it: the write is applied but the client never learns it (a lost
+   * response, as when the connection drops after the API server committed the change).
+   */
   failNext(
     match: (request: KubeRequest) => boolean,
     failure: { code: number; reason: string; message: string },
+    options?: { afterHandling?: boolean },
   ): void;
   /** Number of PATCH requests to the deployment itself (not its subresources). */
   patchCount(deployment: string, namespace?: string): number;
@@ -391,6 +396,7 @@ export async function startKubeApiServerDouble(
   const failures: Array<{
     match: (r: KubeRequest) => boolean;
     failure: { code: number; reason: string; message: string };
+    afterHandling: boolean;
   }> = [];
   const objects = new Map<string, JsonObject>();
   const events: Event[] = [];
@@ -1020,13 +1026,14 @@ export async function startKubeApiServerDouble(
         try {
           for (const hook of [...hooks]) await hook(request);
           const failure = failures.findIndex((f) => f.match(request));
-          if (failure >= 0) {
-            const [f] = failures.splice(failure, 1);
-            send(f!.failure.code, statusBody(f!.failure));
+          const f = failure >= 0 ? failures.splice(failure, 1)[0] : undefined;
+          if (f && !f.afterHandling) {
+            send(f.failure.code, statusBody(f.failure));
             return;
           }
           const result = route(request, res, (server.address() as AddressInfo).port);
-          if (result) send(200, result.body, result.contentType);
+          if (f) send(f.failure.code, statusBody(f.failure));
+          else if (result) send(200, result.body, result.contentType);
         } catch (err) {
           if (err instanceof HttpFailure) send(err.code, statusBody(err));
           else send(500, statusBody({ code: 500, reason: 'InternalError', message: String(err) }));
@@ -1045,8 +1052,8 @@ export async function startKubeApiServerDouble(
       hooks.add(fn);
       return () => hooks.delete(fn);
     },
-    failNext(match, failure) {
-      failures.push({ match, failure });
+    failNext(match, failure, options) {
+      failures.push({ match, failure, afterHandling: options?.afterHandling ?? false });
     },
     patchCount(deployment, namespace) {
       const re = new RegExp(`^/apis/apps/v1/namespaces/${namespace ?? '[^/]+'}/deployments/${deployment}$`);

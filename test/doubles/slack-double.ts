@@ -57,6 +57,8 @@ export interface SlackStoredMessage {
   deleted: boolean;
   /** Every version, oldest first (the current one last). */
   history: Array<{ text?: string; blocks?: unknown[] }>;
+  /** `metadata` given to `chat.postMessage` (`{ event_type, event_payload }`). */
+  metadata?: { event_type: string; event_payload: Record<string, unknown> };
 }
 
 export interface SlackEphemeral {
@@ -87,6 +89,17 @@ export interface SlackDouble {
   ephemerals: SlackEphemeral[];
   /** The next `times` calls of `method` (or `*`) fail as described. */
   failNext(method: string, failure: SlackFailure, times?: number): void;
+  /**
+   * An outage: while set, every Web API call fails as described (e.g. `{ status: 503 }`); `undefined` ends
+   * it. Calls during the outage are recorded and change nothing.
+   */
+  setOutage(failure: SlackFailure | undefined): void;
+  /**
+   * The next `times` calls of `method` (whose parsed body satisfies `when`, if given) are carried out — a
+   * post is stored — but the connection is reset before the response: the caller cannot know it
+   * succeeded (a lost response).
+   */
+  loseResponseOfNext(method: string, times?: number, when?: (body: Record<string, unknown>) => boolean): void;
   /** Channel id the double uses for a name (`#data-incidents`) or id. */
   channelId(nameOrId: string): string;
   /** DM channel id `conversations.open` returns for a user. */
@@ -123,15 +136,22 @@ export async function startSlackDouble(options: SlackDoubleOptions = {}): Promis
   const responses: SlackResponsePost[] = [];
   const ephemerals: SlackEphemeral[] = [];
   const failures = new FailureQueue<SlackFailure>();
+  const lostResponses: Array<{
+    method: string;
+    left: number;
+    when?: (body: Record<string, unknown>) => boolean;
+  }> = [];
+  let outage: SlackFailure | undefined;
   const store = new Map<string, SlackStoredMessage>();
   const openedDms = new Set<string>();
   const responseUrls = new Map<string, { uses: number; message?: { channel: string; ts: string } }>();
-  let tsCounter = 0;
-  const tsBase = Math.floor(Date.now() / 1000);
+  let lastTsMicros = 0;
 
   const channelMap = new Map<string, string>();
   for (const [name, id] of Object.entries(options.channels ?? {})) channelMap.set(stripHash(name), id);
   const knownIds = new Set(channelMap.values());
+  /** Channels first named in a call (not in `options.channels`): they exist unless `strictChannels`. */
+  const namedChannels = new Map<string, string>();
   const archived = new Set((options.archived ?? []).map((c) => channelId(c)));
   const users = options.users ? new Set(options.users) : undefined;
 
@@ -141,7 +161,9 @@ export async function startSlackDouble(options: SlackDoubleOptions = {}): Promis
     if (mapped) return mapped;
     if (/^[CGD][A-Z0-9]{2,}$/.test(name)) return name;
     if (/^[UW][A-Z0-9]{2,}$/.test(name)) return dmChannelId(name);
-    return `C${hashId(name)}`;
+    const id = `C${hashId(name)}`;
+    namedChannels.set(name, id);
+    return id;
   }
 
   function dmChannelId(user: string): string {
@@ -154,8 +176,9 @@ export async function startSlackDouble(options: SlackDoubleOptions = {}): Promis
   }
 
   function nextTs(): string {
-    tsCounter += 1;
-    return `${tsBase + tsCounter}.000100`;
+    // Like Slack: the posting time in seconds with microseconds, unique and increasing per workspace.
+    lastTsMicros = Math.max(Date.now() * 1000, lastTsMicros + 1);
+    return `${Math.floor(lastTsMicros / 1e6)}.${String(lastTsMicros % 1e6).padStart(6, '0')}`;
   }
 
   const key = (channel: string, ts: string) => `${channel}:${ts}`;
@@ -188,13 +211,22 @@ export async function startSlackDouble(options: SlackDoubleOptions = {}): Promis
     return { ...(text !== undefined ? { text } : {}), ...(blocks !== undefined ? { blocks } : {}) };
   }
 
+  /** History methods take a channel id only (a `#name` is `channel_not_found`). */
+  function requireChannelId(body: Record<string, unknown>): string {
+    const raw = body.channel;
+    if (typeof raw !== 'string' || !/^[CGD][A-Z0-9]{2,}$/.test(raw))
+      throw new SlackApiError('channel_not_found');
+    if (!channelExists(raw)) throw new SlackApiError('channel_not_found');
+    return raw;
+  }
+
   function requireUser(value: unknown): string {
     if (typeof value !== 'string' || value === '') throw new SlackApiError('user_not_found');
     if (users && !users.has(value)) throw new SlackApiError('user_not_found');
     return value;
   }
 
-  function botMessage(msg: SlackStoredMessage) {
+  function botMessage(msg: SlackStoredMessage, withMetadata = false) {
     return {
       type: 'message',
       ...BOT,
@@ -202,15 +234,50 @@ export async function startSlackDouble(options: SlackDoubleOptions = {}): Promis
       ...(msg.text !== undefined ? { text: msg.text } : { text: '' }),
       ...(msg.blocks ? { blocks: msg.blocks } : {}),
       ...(msg.threadTs ? { thread_ts: msg.threadTs } : {}),
+      ...(withMetadata && msg.metadata ? { metadata: msg.metadata } : {}),
     };
   }
 
-  function post(channel: string, c: { text?: string; blocks?: unknown[] }, threadTs?: string) {
+  function metadataOf(body: Record<string, unknown>): SlackStoredMessage['metadata'] {
+    const m = body.metadata as { event_type?: unknown; event_payload?: unknown } | undefined;
+    if (m === undefined || m === null || (m as unknown) === '') return undefined;
+    if (typeof m.event_type !== 'string' || typeof m.event_payload !== 'object' || m.event_payload === null)
+      throw new SlackApiError('invalid_metadata_format');
+    return { event_type: m.event_type, event_payload: m.event_payload as Record<string, unknown> };
+  }
+
+  /** Slack's history paging: `oldest`/`latest` bounds, `inclusive`, `limit`, opaque `cursor`. */
+  function page(list: SlackStoredMessage[], body: Record<string, unknown>, withMetadata: boolean) {
+    const oldest = Number(body.oldest ?? 0);
+    const latest = body.latest !== undefined ? Number(body.latest) : Number.POSITIVE_INFINITY;
+    const inclusive = body.inclusive === true || body.inclusive === 'true' || body.inclusive === '1';
+    const inRange = list.filter((m) => {
+      const ts = Number(m.ts);
+      return inclusive ? ts >= oldest && ts <= latest : ts > oldest && ts < latest;
+    });
+    const limit = Math.min(Math.max(Number(body.limit ?? 100) || 100, 1), 999);
+    const offset = typeof body.cursor === 'string' && body.cursor !== '' ? decodeCursor(body.cursor) : 0;
+    const slice = inRange.slice(offset, offset + limit);
+    const more = offset + limit < inRange.length;
+    return {
+      messages: slice.map((m) => botMessage(m, withMetadata)),
+      has_more: more,
+      response_metadata: { next_cursor: more ? encodeCursor(offset + limit) : '' },
+    };
+  }
+
+  function post(
+    channel: string,
+    c: { text?: string; blocks?: unknown[] },
+    threadTs?: string,
+    metadata?: SlackStoredMessage['metadata'],
+  ) {
     const msg: SlackStoredMessage = {
       channel,
       ts: nextTs(),
       ...c,
       ...(threadTs ? { threadTs } : {}),
+      ...(metadata ? { metadata } : {}),
       updates: 0,
       deleted: false,
       history: [c],
@@ -244,9 +311,41 @@ export async function startSlackDouble(options: SlackDoubleOptions = {}): Promis
       if (archived.has(channel)) throw new SlackApiError('is_archived');
       const threadTs =
         typeof body.thread_ts === 'string' && body.thread_ts !== '' ? body.thread_ts : undefined;
-      const msg = post(channel, c, threadTs);
+      const msg = post(channel, c, threadTs, metadataOf(body));
       return { channel, ts: msg.ts, message: botMessage(msg) };
     },
+    // Like Slack: the channel must be an id; newest first; thread replies are not in the history.
+    'conversations.history': (body) => {
+      const channel = requireChannelId(body);
+      const top = [...store.values()]
+        .filter((m) => m.channel === channel && !m.deleted && m.threadTs === undefined)
+        .sort((a, b) => Number(b.ts) - Number(a.ts));
+      return page(top, body, body.include_all_metadata === true || body.include_all_metadata === 'true');
+    },
+    // The parent first, then its replies oldest first.
+    'conversations.replies': (body) => {
+      const channel = requireChannelId(body);
+      const ts = typeof body.ts === 'string' ? body.ts : '';
+      const parent = store.get(key(channel, ts));
+      if (!parent || parent.deleted) throw new SlackApiError('thread_not_found');
+      const replies = [...store.values()]
+        .filter((m) => m.channel === channel && !m.deleted && m.threadTs === ts)
+        .sort((a, b) => Number(a.ts) - Number(b.ts));
+      return page(
+        [parent, ...replies],
+        body,
+        body.include_all_metadata === true || body.include_all_metadata === 'true',
+      );
+    },
+    'conversations.list': () => ({
+      channels: [...channelMap.entries(), ...namedChannels.entries()].map(([name, id]) => ({
+        id,
+        name,
+        is_channel: true,
+        is_archived: archived.has(id),
+      })),
+      response_metadata: { next_cursor: '' },
+    }),
     'chat.update': (body) => {
       const channel = requireChannel(body);
       const ts = typeof body.ts === 'string' ? body.ts : '';
@@ -322,8 +421,11 @@ export async function startSlackDouble(options: SlackDoubleOptions = {}): Promis
     const token = bearer ?? (typeof body.token === 'string' ? body.token : undefined);
     const base = { method, body, ...(token ? { token } : {}), ...(contentType ? { contentType } : {}) };
 
-    const failure = failures.take(method);
+    const failure = outage ?? failures.take(method);
     if (failure) return failWith(res, method, failure, base);
+    const lost = lostResponses.find((l) => l.method === method && l.left > 0 && (l.when?.(body) ?? true));
+    if (lost) lost.left -= 1;
+    const loseResponse = lost !== undefined;
 
     let response: Record<string, unknown>;
     try {
@@ -337,7 +439,11 @@ export async function startSlackDouble(options: SlackDoubleOptions = {}): Promis
       if (!(err instanceof SlackApiError)) throw err;
       response = { ok: false, error: err.error };
     }
-    record({ ...base, status: 200, response });
+    record({ ...base, status: loseResponse ? 0 : 200, response });
+    if (loseResponse) {
+      res.socket?.destroy();
+      return;
+    }
     sendJson(res, 200, response);
   }
 
@@ -404,6 +510,11 @@ export async function startSlackDouble(options: SlackDoubleOptions = {}): Promis
     responses,
     ephemerals,
     failNext: (method, failure, times = 1) => failures.add(method, failure, times),
+    setOutage(failure) {
+      outage = failure;
+    },
+    loseResponseOfNext: (method, times = 1, when) =>
+      lostResponses.push({ method, left: times, ...(when ? { when } : {}) }),
     channelId,
     dmChannelId,
     message: (channel, ts) => store.get(key(channelId(channel), ts)),
@@ -430,6 +541,8 @@ export async function startSlackDouble(options: SlackDoubleOptions = {}): Promis
       openedDms.clear();
       responseUrls.clear();
       failures.clear();
+      lostResponses.length = 0;
+      outage = undefined;
     },
     close: () => server.close(),
   };
@@ -451,6 +564,16 @@ function parseBody(raw: string, contentType: string | undefined): Record<string,
     if (parsed.ok) form[field] = parsed.value;
   }
   return form;
+}
+
+function encodeCursor(offset: number): string {
+  return Buffer.from(`offset:${offset}`).toString('base64');
+}
+
+function decodeCursor(cursor: string): number {
+  const match = /^offset:(\d+)$/.exec(Buffer.from(cursor, 'base64').toString('utf8'));
+  if (!match) throw new SlackApiError('invalid_cursor');
+  return Number(match[1]);
 }
 
 function stripHash(name: string): string {

@@ -11,7 +11,12 @@ import { createSlackClient } from '../../src/adapters/slack';
 import { createIncidentActions } from '../../src/api/incident-actions';
 import { loadConfig } from '../../src/config/load-config';
 import { SlackAction } from '../../src/domain/slack-message';
-import { acknowledgeSignal, incidentQuery, resolveSignal } from '../../src/workflows/definitions';
+import {
+  acknowledgeSignal,
+  commentSignal,
+  incidentQuery,
+  resolveSignal,
+} from '../../src/workflows/definitions';
 import { startSlackDouble, type SlackDouble } from '../doubles/slack-double';
 import { startTwilioDouble, type TwilioDouble } from '../doubles/twilio-double';
 import { alertmanagerPayload, uniqueKey } from '../helpers/alerts';
@@ -151,13 +156,36 @@ describe('Slack ChatOps end to end', () => {
       '✅ Acknowledged by Alice Kim; paging stopped',
     );
 
-    // L2 was due 10 seconds after the incident opened: nothing is paged after the acknowledgement.
-    await new Promise((r) => setTimeout(r, 12_000));
-    const quiet = await handle.query(incidentQuery);
+    // The message catches up with the acknowledgement, however long the edit in flight took.
+    const edited = await eventually(
+      () => {
+        const m = slack.message(channel, root.ts)!;
+        return Promise.resolve(
+          JSON.stringify(m.blocks).includes('acknowledged by Alice Kim') ? m : undefined,
+        );
+      },
+      30_000,
+      'the acknowledged message',
+    );
+    // L2 was due 10 seconds after the incident opened. Once the clock is past that instant, a comment
+    // stamps the workflow's own time: everything due before it has run, and L2 was not paged.
+    const l2Due = Date.parse(acked.openedAt) + 10_000;
+    await eventually(
+      () => Promise.resolve(Date.now() > l2Due + 1_000 || undefined),
+      30_000,
+      'the L2 deadline',
+    );
+    await handle.signal(commentSignal, { user: 'alice', name: 'Alice Kim', text: 'checking the DAG' });
+    const quiet = await eventually(
+      async () => {
+        const v = await handle.query(incidentQuery);
+        return v.timeline.some((e) => e.kind === 'comment' && Date.parse(e.at) > l2Due) ? v : undefined;
+      },
+      30_000,
+      'the comment after the L2 deadline',
+    );
     expect(quiet.escalation?.pagedAt['2']).toBeUndefined();
     expect(twilio.requests.filter((r) => r.form.Body?.includes(dag))).toHaveLength(0);
-    const edited = slack.message(channel, root.ts)!;
-    expect(JSON.stringify(edited.blocks)).toContain('acknowledged by Alice Kim');
 
     const resolveButton = (
       (edited.blocks ?? []) as Array<{ type: string; elements?: Array<{ action_id: string; value: string }> }>
@@ -220,5 +248,61 @@ describe('Slack ChatOps end to end', () => {
     // Later edits go to the new message; the deleted one is never posted over again.
     expect(slack.message(channel, again.ts)!.text?.startsWith('Resolved')).toBe(true);
     expect(roots()).toHaveLength(1);
+  });
+  it('posts the root message and a thread batch once when Slack stored them but the responses were lost', async () => {
+    const channel = slack.channelId('#data-incidents');
+    const dag = uniqueKey('billing_etl');
+    const keyed =
+      (part: string) =>
+      (body: Record<string, unknown>): boolean => {
+        const key = (body.metadata as { event_payload?: { key?: string } } | undefined)?.event_payload?.key;
+        return typeof key === 'string' && key.includes(dag) && key.includes(part);
+      };
+    // Slack stores the root message and the first thread batch, but both responses are lost.
+    slack.loseResponseOfNext('chat.postMessage', 1, keyed('/root/'));
+    slack.loseResponseOfNext('chat.postMessage', 1, keyed('/thread/'));
+    const res = await testApp.app.inject({
+      method: 'POST',
+      url: '/api/v1/alerts/alertmanager',
+      payload: alertmanagerPayload([
+        {
+          labels: { alertname: 'AirflowTaskFailureRateHigh', dag_id: dag, severity: 'P2' },
+          annotations: { summary: 'airflow_task_fail_rate > 50% for 5m' },
+        },
+      ]),
+    });
+    expect(res.statusCode).toBe(202);
+    const incidentId = res.json<{ incidents: Array<{ incidentId: string }> }>().incidents[0]!.incidentId;
+    const handle = env.client.workflow.getHandle(incidentId);
+    await handle.signal(acknowledgeSignal, { user: 'alice', name: 'Alice Kim', via: 'api' });
+    const v = await eventually(
+      async () => {
+        const view = await handle.query(incidentQuery);
+        const synced = view.slack?.ts && slack.messages(channel).some((m) => m.threadTs === view.slack!.ts);
+        return synced ? view : undefined;
+      },
+      30_000,
+      'the message and its thread',
+    );
+    const roots = slack
+      .messages(channel)
+      .filter((m) => m.threadTs === undefined && JSON.stringify(m.blocks).includes(incidentId));
+    expect(roots).toHaveLength(1);
+    expect(roots[0]!.ts).toBe(v.slack!.ts);
+
+    await handle.signal(resolveSignal, { user: 'alice', via: 'api' });
+    await handle.result();
+    // The lost responses really happened, and the retries looked the posts up instead of posting again.
+    const lost = slack.callsTo('chat.postMessage').filter((c) => c.status === 0);
+    expect(lost.length).toBe(2);
+    expect(slack.callsTo('conversations.history').length).toBeGreaterThanOrEqual(1);
+    expect(slack.callsTo('conversations.replies').length).toBeGreaterThanOrEqual(1);
+    const batches = slack
+      .messages(channel)
+      .filter((m) => m.threadTs === roots[0]!.ts)
+      .map((m) => m.text ?? '');
+    // No batch was posted twice, and every line is there once.
+    expect(new Set(batches).size).toBe(batches.length);
+    expect(batches.join('\n').match(/Acknowledged by Alice Kim/g)).toHaveLength(1);
   });
 });

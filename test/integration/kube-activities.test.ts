@@ -210,6 +210,19 @@ describe('Kubernetes activities', () => {
     expect(double.requests.filter((r) => r.path.endsWith('/scale'))).toEqual([]);
   });
 
+  it('reads the desired replicas without writing anything', async () => {
+    expect(await run(activities.kubeReadReplicas, target)).toEqual({ replicas: 3 });
+    expect(double.requests.filter((r) => r.method !== 'GET')).toEqual([]);
+  });
+
+  it('refuses to read a deployment outside the allowlist, non-retryably', async () => {
+    const err = await applicationFailure(
+      run(activities.kubeReadReplicas, { namespace: NS, deployment: 'postgres' }),
+    );
+    expect([err.type, err.nonRetryable]).toEqual([ErrorType.NotAllowed, true]);
+    expect(double.requests).toEqual([]);
+  });
+
   it('rejects a scale request with both replicas and increaseBy', async () => {
     const err = await applicationFailure(
       run(activities.kubeScale, { ...target, replicas: 4, increaseBy: 1 }),

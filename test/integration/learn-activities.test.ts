@@ -5,6 +5,7 @@ import {
   type TaskLogRequest,
 } from '../../src/activities/learn.activities';
 import type { Store } from '../../src/adapters/store';
+import { incidentArchive } from '../../src/adapters/store/incident-archive';
 import { type IncidentRecord, incidentKeyOf } from '../../src/domain/incident-record';
 import {
   at,
@@ -264,6 +265,37 @@ describe('learn activities', () => {
       });
       await store.markPostmortemReviewed('INC-20260425-001', 'alice', '2026-04-26T09:45:00.000Z');
       expect((await learn.postmortemStatus({ incidentKey: inc.incidentKey })).overdue).toBe(false);
+    });
+
+    it('includes timeline entries the running incident archived, in time order', async () => {
+      const { number: _number, ...unnumbered } = inc;
+      const archivedInc: IncidentRecord = {
+        ...unnumbered,
+        workflowId: 'incident:customer_etl:archived',
+        dedupKey: 'archived',
+        incidentKey: incidentKeyOf('incident:customer_etl:archived', inc.openedAt),
+      };
+      await learn.recordIncident(archivedInc);
+      // The oldest entries left the state (archived); the rest were recorded at the end with the marker.
+      const [opened, firing, ...rest] = [...scenario2Events].sort((a, b) => a.seq - b.seq);
+      await incidentArchive(store.sqlClient()).archive(archivedInc.incidentKey, 'timeline', 1, [
+        opened!,
+        firing!,
+      ]);
+      await learn.recordTimeline({
+        incidentKey: archivedInc.incidentKey,
+        events: [{ seq: 1, at: firing!.at, kind: 'note', text: '2 older entries archived' }, ...rest],
+      });
+      clock.set(at('09:40'));
+      const result = await learn.generatePostmortem({ incidentKey: archivedInc.incidentKey });
+      const timeline = result.markdown.split('\n').filter((l) => /^- \d\d:\d\d — /.test(l));
+      expect(timeline).toEqual([
+        '- 09:15 — Deployment v2.3.1 of customer_etl released (changed database pooling config)',
+        '- 09:17 — Task failure rate spike (2% → 78%)',
+        '- 09:22 — AI RCA identified connection pool exhaustion',
+        '- 09:27 — Auto-fix: increased pool size',
+        '- 09:35 — DAG recovered',
+      ]);
     });
 
     it('fails without retry for an incident the store does not know', async () => {

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createStore, type Store } from '../../src/adapters/store';
+import { createStore, loadMigrations, type Store } from '../../src/adapters/store';
 import { type IncidentRecord, incidentKeyOf, type StepRecord } from '../../src/domain/incident-record';
 import { openTestStore, type StoreDriver, type TestStore } from '../helpers/store';
 
@@ -58,6 +58,8 @@ describe.each<StoreDriver>(['pglite', 'postgres'])('incident store on %s', (driv
           '001_incidents.sql',
           '002_alerts_deployments.sql',
           '003_learning.sql',
+          '004_page_log.sql',
+          '005_incident_archive.sql',
           '100_data_quality.sql',
         ]);
       } finally {
@@ -76,7 +78,8 @@ describe.each<StoreDriver>(['pglite', 'postgres'])('incident store on %s', (driv
       const second = driver === 'postgres' ? await createStore(fresh.options) : fresh.store;
       try {
         const results = await Promise.all([fresh.store.migrate(), second.migrate()]);
-        expect(results.map((r) => r.length).sort()).toEqual([0, 4]);
+        const all = (await loadMigrations()).length;
+        expect(results.map((r) => r.length).sort((a, b) => a - b)).toEqual([0, all]);
       } finally {
         if (second !== fresh.store) await second.close();
         await fresh.cleanup();

@@ -3,6 +3,7 @@ import type { RoutedAlert } from '../../src/domain/incident';
 import { defaultIncidentSettings } from '../../src/ingest/incident-starter';
 import { snapshotPolicy } from '../../src/domain/escalation-policy';
 import { shippedConfig } from '../helpers/app';
+import type { SlackDouble } from '../doubles/slack-double';
 import {
   acknowledgeSignal,
   incidentQuery,
@@ -15,13 +16,25 @@ import {
   resolveSignal,
 } from '../../src/workflows/definitions';
 
+/** What the recorder started for a scenario. */
+export interface ScenarioContext {
+  /** The Slack Web API double the activities post to (scenarios with `slack: true`). */
+  slack?: SlackDouble;
+}
+
 /** A scripted incident whose history is recorded for replay tests (scripts/record-replay-histories.ts). */
 export interface ReplayScenario {
   name: string;
   /** Record with the real activities (no integration configured: paging and actions fail as NotConfigured). */
   realActivities?: boolean;
+  /** Record with Slack configured, against a Slack double (implies `realActivities`). */
+  slack?: boolean;
   /** Drives the incident to completion; returns the workflow id and the run to record. */
-  run(client: Client, taskQueue: string): Promise<{ workflowId: string; runId: string }>;
+  run(
+    client: Client,
+    taskQueue: string,
+    context: ScenarioContext,
+  ): Promise<{ workflowId: string; runId: string }>;
 }
 
 function input(id: string, settings: Partial<IncidentSettings> = {}): IncidentInput {
@@ -76,8 +89,8 @@ function inputV2(id: string, settings: Partial<IncidentSettings> = {}): Incident
   };
 }
 
-async function waitFor(check: () => Promise<boolean>): Promise<void> {
-  for (let i = 0; i < 200; i++) {
+async function waitFor(check: () => Promise<boolean>, tries = 200): Promise<void> {
+  for (let i = 0; i < tries; i++) {
     if (await check()) return;
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -95,7 +108,69 @@ async function start(client: Client, taskQueue: string, wfInput: IncidentInput, 
   });
 }
 
+const SLACK_ON = { features: { slack: true, store: false, pagerduty: false, alertmanager: false } };
+
+/**
+ * Acknowledge, then resolve, once the incident message is posted. `showsAck`: wait for the message to show
+ * the acknowledgement too (the ChatOps loop before `chatops-catch-up` could miss it: a lost update).
+ */
+async function slackIncident(
+  client: Client,
+  taskQueue: string,
+  id: string,
+  slack: SlackDouble,
+  showsAck: boolean,
+) {
+  const handle = await start(client, taskQueue, inputV2(id, SLACK_ON), [alert('fp1', 'firing')]);
+  const shows = (text: string) =>
+    waitFor(
+      () =>
+        Promise.resolve(
+          slack
+            .messages('#data-incidents')
+            .some((m) => !m.threadTs && JSON.stringify(m.blocks).includes(text)),
+        ),
+      600,
+    );
+  await shows(id);
+  await handle.signal(acknowledgeSignal, { user: 'alice', name: 'Alice Kim', via: 'slack', requestId: 'a1' });
+  await waitFor(async () => (await handle.query(incidentQuery)).acknowledgedBy !== undefined);
+  if (showsAck) await shows('acknowledged by Alice Kim');
+  if (!showsAck) {
+    // The old loop could also miss the last change before closing and never finish: resolve only once
+    // Slack has been quiet for a while, so that no edit is in flight.
+    let calls = -1;
+    await waitFor(async () => {
+      const quiet = calls === slack.calls.length;
+      calls = slack.calls.length;
+      await new Promise((r) => setTimeout(r, 1_500));
+      return quiet;
+    });
+  }
+  await handle.signal(resolveSignal, { user: 'alice', note: 'fixed', requestId: 'r1' });
+  await handle.result();
+  return { workflowId: handle.workflowId, runId: handle.signaledRunId };
+}
+
 export const SCENARIOS: ReplayScenario[] = [
+  {
+    // Recorded before `chatops-catch-up`: the original ChatOps loop (post, edit on acknowledge, resolve).
+    name: 'v2-chatops-slack',
+    slack: true,
+    run: (client, taskQueue, { slack }) =>
+      slackIncident(client, taskQueue, 'replay-v2-chatops', slack!, false),
+  },
+  {
+    // `chatops-catch-up`: Slack refuses the first post (an outage: noted, backoff), and the response of
+    // the first thread batch is lost (found again by its idempotency key).
+    name: 'v3-chatops-catch-up',
+    slack: true,
+    async run(client, taskQueue, { slack }) {
+      slack!.failNext('chat.postMessage', { error: 'is_archived' }, 1);
+      slack!.loseResponseOfNext('chat.postMessage', 1, (body) => typeof body.thread_ts === 'string');
+      return slackIncident(client, taskQueue, 'replay-v3-chatops', slack!, true);
+    },
+  },
   {
     name: 'v2-escalation-acknowledge-resolve',
     realActivities: true,
@@ -144,6 +219,39 @@ export const SCENARIOS: ReplayScenario[] = [
         note: 'rolled back by hand',
         requestId: 'r2',
       });
+      await handle.result();
+      return { workflowId: handle.workflowId, runId: handle.signaledRunId };
+    },
+  },
+  {
+    // The read → record → set-absolute flow of relative changes (patch relative-change-absolute-target):
+    // with Airflow not configured where this was recorded, the pool read fails and the runbook escalates.
+    name: 'v2-pool-raise-absolute-target',
+    realActivities: true,
+    async run(client, taskQueue) {
+      const wf = {
+        ...inputV2('replay-v2-pool-raise'),
+        runbooks: {
+          connection_pool_exhaustion: shippedConfig.runbooks.connection_pool_exhaustion!,
+        },
+      };
+      const poolAlert: RoutedAlert = {
+        ...alert('fp1', 'firing'),
+        labels: {
+          alertname: 'AirflowTaskFailureRateHigh',
+          dag_id: 'customer_etl',
+          task_id: 'load',
+          pool: 'warehouse',
+        },
+      };
+      const handle = await start(client, taskQueue, wf, [poolAlert]);
+      await handle.signal(runRunbookSignal, {
+        runbook: 'connection_pool_exhaustion',
+        user: 'alice',
+        requestId: 'p1',
+      });
+      await waitFor(async () => (await handle.query(incidentQuery)).runbook?.status === 'failed');
+      await handle.signal(resolveSignal, { user: 'alice', note: 'raised the pool by hand', requestId: 'p2' });
       await handle.result();
       return { workflowId: handle.workflowId, runId: handle.signaledRunId };
     },

@@ -2,9 +2,12 @@ import type { ActivityOptions } from '@temporalio/workflow';
 import type { ActionStep } from '../../domain/runbook';
 import type { RunbookRunState, StepState } from '../../domain/runbook-run';
 import { durationMs } from '../../domain/duration';
+import type { SizeChange } from '../../domain/relative-change';
 import { renderTemplate } from '../../domain/template';
 import { actions, kube, quick, withTimeout } from './proxies';
-import { act, type Runtime } from './runtime';
+import { recordsPauseTargets, setDagsPaused } from './dag-pause';
+import { act, now, type Runtime } from './runtime';
+import { scaleDeployment, setPoolSlots, usesAbsoluteTarget } from './size-change';
 
 /** A step input that cannot be built (a template needs a missing label): the step fails, not the workflow. */
 export class StepInputError extends Error {
@@ -33,6 +36,17 @@ function renderJson(run: RunbookRunState, value: unknown, field: string): unknow
   return value;
 }
 
+/** The `with` of a sizing step as a change: its absolute field (`absoluteField`), or `increase_by`. */
+function sizeChange(
+  absolute: number | undefined,
+  increaseBy: number | undefined,
+  absoluteField: string,
+): SizeChange {
+  if (absolute !== undefined) return { to: absolute };
+  if (increaseBy !== undefined) return { increaseBy };
+  throw new StepInputError(`${absoluteField} or with.increase_by is required`);
+}
+
 /** Characters Airflow run ids and restart keys may carry. */
 function safeId(text: string): string {
   return text.replace(/[^A-Za-z0-9_.-]+/g, '_').slice(0, 180);
@@ -50,7 +64,7 @@ function dagsPausedEarlier(run: RunbookRunState): string[] {
 
 /**
  * Executes one action step attempt. YAML never names an activity: this exhaustive switch maps each catalogue
- * action to a fixed activity. Results needed by later attempts (rollback target, pool size, DAGs paused)
+ * action to a fixed activity. Results needed by later attempts (rollback target, size targets, DAGs paused)
  * are recorded in `st.data` before the side effect that depends on them, so no retry, crash or
  * continue-as-new repeats or re-decides a side effect.
  */
@@ -137,6 +151,10 @@ export async function runAction(
         st.data.changed = 0;
         return;
       }
+      if (recordsPauseTargets()) {
+        await setDagsPaused(rt, st, dagIds, paused, opts);
+        return;
+      }
       const result = await act(rt, () =>
         actions.airflowSetPaused.executeWithOptions(opts, [{ dagIds, paused }]),
       );
@@ -148,6 +166,11 @@ export async function runAction(
     }
     case 'airflow.set_pool_slots': {
       const pool = renderOrThrow(run, step.with.pool, 'with.pool');
+      if (usesAbsoluteTarget()) {
+        const change = sizeChange(step.with.slots, step.with.increase_by, 'with.slots');
+        await setPoolSlots(rt, st, pool, change, opts);
+        return;
+      }
       const previous = typeof st.data.previous === 'number' ? st.data.previous : undefined;
       const result = await act(rt, () =>
         actions.airflowSetPoolSlots.executeWithOptions(opts, [
@@ -229,7 +252,13 @@ export async function runAction(
     case 'kubectl.scale': {
       const namespace = renderOrThrow(run, step.with.namespace, 'with.namespace');
       const deployment = renderOrThrow(run, step.with.deployment, 'with.deployment');
-      // A relative scale is turned into an absolute target once, so a retry never adds twice.
+      if (usesAbsoluteTarget()) {
+        const change = sizeChange(step.with.replicas, step.with.increase_by, 'with.replicas');
+        await scaleDeployment(rt, st, { namespace, deployment }, change, opts);
+        return;
+      }
+      // Before the patch: a target recorded only after the activity succeeded, so a retry after a
+      // success that was never reported scaled again.
       const replicas =
         typeof st.data.targetReplicas === 'number' ? st.data.targetReplicas : step.with.replicas;
       const result = await act(rt, () =>
@@ -255,11 +284,19 @@ export async function runAction(
         st.data.delivered = 'timeline only (Slack not configured)';
         return;
       }
+      // The step's key makes the post idempotent: a retry after a lost response finds the message.
+      const tries = (typeof st.data.slackTries === 'number' ? st.data.slackTries : 0) + 1;
+      st.data.slackTries = tries;
+      const firstTriedAt = typeof st.data.slackFirstTriedAt === 'number' ? st.data.slackFirstTriedAt : now();
+      st.data.slackFirstTriedAt = firstTriedAt;
       const ref = await act(rt, () =>
         quick.notifySlack({
           channel,
           text,
           ...(!step.with.channel && slack?.ts ? { threadTs: slack.ts } : {}),
+          idempotencyKey: key,
+          firstTriedAt,
+          retried: tries > 1,
         }),
       );
       st.data.slackTs = ref.ts;

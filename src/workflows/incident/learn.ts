@@ -1,5 +1,6 @@
 import { condition, ParentClosePolicy, patched, sleep, startChild, upsertMemo } from '@temporalio/workflow';
 import { firingAlerts } from '../../domain/incident';
+import { runbookRunsRemoved } from '../../domain/state-bounds';
 import {
   incidentKeyOf,
   type IncidentRecord,
@@ -302,7 +303,9 @@ export async function finishLearning(rt: Runtime): Promise<void> {
         : []),
     ];
     if (s.runbook)
-      await act(rt, () => learn.recordSteps({ steps: stepRecords(rt, s.runbook!, runs.length - 1) }));
+      await act(rt, () =>
+        learn.recordSteps({ steps: stepRecords(rt, s.runbook!, runs.length - 1 + runbookRunsRemoved(s)) }),
+      );
     await act(rt, () =>
       learn.recordAlerts({
         incidentKey: key,

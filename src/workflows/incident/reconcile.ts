@@ -1,7 +1,7 @@
 import { condition } from '@temporalio/workflow';
 import { applyAlerts, type RoutedAlert } from '../../domain/incident';
 import { quick } from './proxies';
-import { act, failureMessage, isClosed, note, nowIso, type Runtime, touch } from './runtime';
+import { act, failureMessage, intakeOptions, isClosed, note, nowIso, type Runtime, touch } from './runtime';
 
 const DEFAULT_INTERVAL_MS = 10 * 60_000;
 
@@ -56,7 +56,7 @@ export async function runReconcile(rt: Runtime): Promise<void> {
         data: { fingerprint: a.fingerprint },
       });
     }
-    applyAlerts(rt.state, gone, at, rt.limits);
+    applyAlerts(rt.state, gone, at, rt.limits, intakeOptions(rt));
     touch(rt);
   }
 }

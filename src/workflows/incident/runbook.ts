@@ -1,5 +1,6 @@
 import { CancellationScope, condition, isCancellation } from '@temporalio/workflow';
 import { applyAlerts } from '../../domain/incident';
+import { runbookRunsRemoved } from '../../domain/state-bounds';
 import { durationMs, formatDuration } from '../../domain/duration';
 import {
   type ActionStep,
@@ -29,6 +30,7 @@ import {
   act,
   emit,
   failureMessage,
+  intakeOptions,
   isClosed,
   note,
   now,
@@ -106,7 +108,8 @@ export function startRun(
       ...(current.finishedAt ? { finishedAt: current.finishedAt } : {}),
     });
   }
-  const n = (rt.state.runbookHistory?.length ?? 0) + 1;
+  // Runs trimmed from the history still count: run ids stay unique within the incident.
+  const n = (rt.state.runbookHistory?.length ?? 0) + runbookRunsRemoved(rt.state) + 1;
   rt.state.runbook = {
     runId: `${name}#${n}`,
     runbook: name,
@@ -267,7 +270,7 @@ function resolveOneShotAlerts(rt: Runtime, runbook: string): void {
       groupKey: `runbook:${runbook}`,
       severity: a.severity,
     }));
-  if (resolved.length > 0) applyAlerts(rt.state, resolved, at, rt.limits);
+  if (resolved.length > 0) applyAlerts(rt.state, resolved, at, rt.limits, intakeOptions(rt));
 }
 
 async function executeStep(

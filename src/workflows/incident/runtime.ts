@@ -1,9 +1,17 @@
 import { condition, log } from '@temporalio/workflow';
-import { DEFAULT_INTAKE_LIMITS, type IntakeLimits, isClosedStatus, record } from '../../domain/incident';
+import {
+  DEFAULT_INTAKE_LIMITS,
+  type IntakeLimits,
+  type IntakeOptions,
+  isClosedStatus,
+  record,
+} from '../../domain/incident';
 import type { IncidentState } from '../../domain/incident-view';
 import type { IncidentStatus } from '../../domain/incident';
 import type { TimelineEntry, TimelineKind } from '../../domain/timeline';
 import type { IncidentMetricEvent } from '../../domain/incident-metrics';
+import { type StateBounds, stateBounds } from '../../domain/state-bounds';
+import { clipText } from '../../domain/text-bounds';
 import type { ActionOutcome, IncidentFeatures, IncidentInput } from '../definitions';
 
 /**
@@ -35,6 +43,16 @@ export interface Runtime {
   /** Engine metric events not yet flushed to the worker's registry (off for v1 runs). */
   metricEvents: IncidentMetricEvent[];
   metricsEnabled: boolean;
+  /** Size caps and the serialized-state budget (enforced only when `sizeBounds` is on). */
+  bounds: StateBounds;
+  /** Runs that started after the size bounds existed enforce them (older histories replay without). */
+  sizeBounds: boolean;
+  /** Held while entries are being moved out of the state, so two trims never plan the same entries. */
+  trimming: boolean;
+  /** Set when the state went over budget and was trimmed: continue as new to shed the history too. */
+  continueForSize: boolean;
+  /** Serialized bytes of alerts taken in since the state size was last checked. */
+  uncheckedBytes: number;
 }
 
 const OUTCOMES_CAPACITY = 200;
@@ -61,6 +79,13 @@ export function createRuntime(input: IncidentInput, state: IncidentState): Runti
     finished: false,
     metricEvents: [],
     metricsEnabled: false,
+    bounds: stateBounds(
+      input.settings.stateBudgetBytes !== undefined ? { budgetBytes: input.settings.stateBudgetBytes } : {},
+    ),
+    sizeBounds: false,
+    trimming: false,
+    continueForSize: false,
+    uncheckedBytes: 0,
   };
 }
 
@@ -92,10 +117,29 @@ export function note(
 ): void {
   const seq = (rt.state.timelineSeq ?? rt.state.timeline.length) + 1;
   rt.state.timelineSeq = seq;
-  record(rt.state, nowIso(), kind, text, extra, rt.limits.maxTimeline);
+  const bounded = rt.sizeBounds
+    ? {
+        ...extra,
+        ...(extra.actor !== undefined ? { actor: clipText(extra.actor, rt.bounds.timelineActorBytes) } : {}),
+      }
+    : extra;
+  record(
+    rt.state,
+    nowIso(),
+    kind,
+    text,
+    bounded,
+    rt.limits.maxTimeline,
+    rt.sizeBounds ? rt.bounds.timelineTextBytes : undefined,
+  );
   const last = rt.state.timeline[rt.state.timeline.length - 1];
   if (last) last.seq = seq;
   touch(rt);
+}
+
+/** Options of `applyAlerts` for this run: compact dedup keys and clipped texts once the size bounds apply. */
+export function intakeOptions(rt: Runtime): IntakeOptions {
+  return rt.sizeBounds ? { compactKeys: true, maxTextBytes: rt.bounds.timelineTextBytes } : {};
 }
 
 /** Progress restarts the no-progress clock of the escalation. */

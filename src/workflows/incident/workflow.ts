@@ -8,6 +8,8 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
+import { boundAlert } from '../../domain/alert-bounds';
+import { boundedId } from '../../domain/text-bounds';
 import { applyDecision, findApprover, refusalMessage } from '../../domain/approval';
 import { describeTarget } from '../../domain/escalation-policy';
 import { applyAlerts, record, type RoutedAlert } from '../../domain/incident';
@@ -36,9 +38,11 @@ import { finishLearning, runLearn } from './learn';
 import { runReconcile } from './reconcile';
 import { runRunbooks } from './runbook';
 import { runMetrics } from './metric-events';
+import { keepInBudget, runStateBudget, SIZE_PATCH } from './state-budget';
 import {
   createRuntime,
   emit,
+  intakeOptions as intakeAlertOptions,
   isClosed,
   note,
   nowIso,
@@ -93,7 +97,13 @@ function initialState(input: IncidentInput): IncidentState {
 export async function incidentWorkflow(input: IncidentInput): Promise<IncidentOutcome> {
   const state: IncidentState = input.carried ?? initialState(input);
   const rt = createRuntime(input, state);
+  // Before any handler runs: the `alert` signal that started this run is capped too.
+  rt.sizeBounds = patched(SIZE_PATCH);
   const { limits } = rt;
+  /** Alerts as this run keeps them: capped in size (a signal sent straight to Temporal skips the API's caps). */
+  const intake = (alerts: readonly RoutedAlert[]): RoutedAlert[] =>
+    rt.sizeBounds ? alerts.map((a) => boundAlert(a)) : [...alerts];
+  const intakeOptions = intakeAlertOptions(rt);
   /** Firing alerts that arrived after resolution: they open the next incident run. */
   const lateAlerts: RoutedAlert[] = [];
 
@@ -101,8 +111,10 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentOu
   const firstTime = (signal: Partial<ActorSignal>): boolean => {
     rt.signalsThisRun += 1;
     if (!signal.requestId) return true;
-    if (state.processedRequests.includes(signal.requestId)) return false;
-    state.processedRequests.push(signal.requestId);
+    // A long request id is remembered as a short hash of itself (the same id always maps to the same one).
+    const id = rt.sizeBounds ? boundedId(signal.requestId, rt.bounds.requestIdBytes) : signal.requestId;
+    if (state.processedRequests.includes(id)) return false;
+    state.processedRequests.push(id);
     if (state.processedRequests.length > PROCESSED_REQUESTS_CAPACITY) state.processedRequests.shift();
     return true;
   };
@@ -116,14 +128,18 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentOu
     return findApprover(approvers, user)?.name ?? user;
   };
 
-  setHandler(alertSignal, ({ alerts }) => {
+  setHandler(alertSignal, ({ alerts: received }) => {
     rt.signalsThisRun += 1;
+    const alerts = intake(received);
     if (isClosed(rt)) {
       lateAlerts.push(...alerts.filter((a) => a.status === 'firing'));
+      if (rt.sizeBounds && lateAlerts.length > limits.maxAlerts)
+        lateAlerts.splice(0, lateAlerts.length - limits.maxAlerts);
       return;
     }
     const before = state.severity;
-    applyAlerts(state, alerts, nowIso(), limits);
+    applyAlerts(state, alerts, nowIso(), limits, intakeOptions);
+    if (rt.sizeBounds) rt.uncheckedBytes += JSON.stringify(alerts).length;
     touch(rt, state.severity !== before);
   });
 
@@ -404,7 +420,7 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentOu
   if (input.pendingAlerts && input.pendingAlerts.length > 0) {
     if (!input.carried)
       note(rt, 'reopened', 'The problem came back after the previous incident was resolved');
-    applyAlerts(state, input.pendingAlerts, nowIso(), limits);
+    applyAlerts(state, intake(input.pendingAlerts), nowIso(), limits, intakeOptions);
   }
 
   const shouldContinueAsNew = (): boolean => {
@@ -412,7 +428,8 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentOu
     return (
       info.continueAsNewSuggested ||
       info.historyLength > input.settings.maxHistoryEvents ||
-      rt.signalsThisRun >= input.settings.maxSignalsPerRun
+      rt.signalsThisRun >= input.settings.maxSignalsPerRun ||
+      (rt.sizeBounds && rt.continueForSize)
     );
   };
 
@@ -439,6 +456,7 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentOu
     parts.push(runChatOps(rt));
     parts.push(runReconcile(rt));
     parts.push(runMetrics(rt));
+    if (rt.sizeBounds) parts.push(runStateBudget(rt));
     parts.push(
       (async () => {
         // Choose the first runbook once the diagnosis had its say.
@@ -456,6 +474,8 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentOu
   while (!isClosed(rt)) {
     publish();
     if (shouldContinueAsNew()) {
+      // The carried state must fit in one payload: trim it (archiving what leaves) before draining.
+      if (rt.sizeBounds) await keepInBudget(rt);
       rt.draining = true;
       await condition(() => rt.inFlight === 0 && allHandlersFinished());
       state.runs += 1;

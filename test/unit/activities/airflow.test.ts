@@ -300,6 +300,49 @@ describe('airflowDownstreamDags', () => {
   });
 });
 
+describe('airflowReadPool', () => {
+  it.each(['v1', 'v2'] as const)('reads the slots of a pool without changing it (%s)', async (v) => {
+    expect(await activities(v).airflowReadPool({ pool: 'warehouse' })).toEqual({
+      pool: 'warehouse',
+      slots: 4,
+    });
+    expect(double.requests.filter((r) => r.method !== 'GET' && r.path.includes('/pools/'))).toEqual([]);
+  });
+
+  it('reports an unknown pool as a final NotFound', async () => {
+    const err = await failureOf(activities().airflowReadPool({ pool: 'nope' }));
+    expect([err.type, err.nonRetryable]).toEqual([ErrorType.NotFound, true]);
+  });
+
+  it('turns an Airflow 500 into a retryable failure', async () => {
+    double.injectFault({ method: 'GET', path: '/pools/warehouse' });
+    const err = await failureOf(activities('v1').airflowReadPool({ pool: 'warehouse' }));
+    expect(err.nonRetryable).toBe(false);
+    expect(err.message).toContain('500');
+  });
+});
+
+describe('airflowReadPaused', () => {
+  it('reads each DAG once, in the order given, without changing any', async () => {
+    await activities().airflowSetPaused({ dagIds: ['reporting'], paused: true });
+    const before = double.requests.length;
+    const result = await activities().airflowReadPaused({
+      dagIds: ['reporting', 'ml_features', 'reporting'],
+    });
+    expect(result).toEqual({
+      states: [
+        { dagId: 'reporting', isPaused: true },
+        { dagId: 'ml_features', isPaused: false },
+      ],
+    });
+    const dagCalls = double.requests.slice(before).filter((r) => r.path.includes('/dags/'));
+    expect(dagCalls.map((r) => `${r.method} ${r.path}`)).toEqual([
+      'GET /api/v2/dags/reporting',
+      'GET /api/v2/dags/ml_features',
+    ]);
+  });
+});
+
 describe('airflowSetPoolSlots', () => {
   it('raises a pool by a relative amount and reports previous and current', async () => {
     const result = await activities().airflowSetPoolSlots({ pool: 'warehouse', increaseBy: 4 });
@@ -322,6 +365,17 @@ describe('airflowSetPoolSlots', () => {
     });
     const result = await runIn(env, activities().airflowSetPoolSlots, { pool: 'warehouse', increaseBy: 4 });
     expect(result).toEqual({ pool: 'warehouse', previous: 4, current: 8, changed: false });
+  });
+
+  it('sets an absolute target with the recorded previous size, and sends nothing when it is reached', async () => {
+    const { airflowSetPoolSlots } = activities();
+    const first = await airflowSetPoolSlots({ pool: 'warehouse', slots: 9, previous: 4 });
+    const again = await airflowSetPoolSlots({ pool: 'warehouse', slots: 9, previous: 4 });
+    expect([first, again]).toEqual([
+      { pool: 'warehouse', previous: 4, current: 9, changed: true },
+      { pool: 'warehouse', previous: 4, current: 9, changed: false },
+    ]);
+    expect(double.requestsTo('PATCH', '/pools/')).toHaveLength(1);
   });
 
   it('rejects a request with both slots and increaseBy', async () => {

@@ -11,6 +11,7 @@ import {
   type PageRequest,
   type PagingDeps,
   type ResolvedPerson,
+  smsRefMarker,
   type TargetResolver,
 } from '../../../src/activities/paging.activities';
 import { ErrorType } from '../../../src/domain/errors';
@@ -152,11 +153,20 @@ describe('pageTarget on sms and phone', () => {
     });
   });
 
-  it('sends the incident headline and link in the SMS body', async () => {
+  it('sends the incident headline and link in the SMS body, with the page reference at its end', async () => {
     await activities().pageTarget(request());
+    const marker = smsRefMarker(request().pageKey, 'sms:alice');
+    expect(marker).toMatch(/^\[ref [0-9a-f]{10}\]$/);
     expect(twilio.messages[0]!.body).toBe(
-      'incidentflow [P2] INC-20261125-042 DAG etl failed (etl) - L2 primary. http://incidentflow.local/incidents/42',
+      `incidentflow [P2] INC-20261125-042 DAG etl failed (etl) - L2 primary. http://incidentflow.local/incidents/42 ${marker}`,
     );
+  });
+
+  it('shortens a long SMS body so the page reference survives Twilio’s 1600-character limit', async () => {
+    await activities({ render: { sms: () => 'x'.repeat(2000) } }).pageTarget(request());
+    const body = twilio.messages[0]!.body!;
+    expect(body).toHaveLength(1600);
+    expect(body.endsWith(` ${smsRefMarker(request().pageKey, 'sms:alice')}`)).toBe(true);
   });
 
   it('calls with inline TwiML that says the incident', async () => {

@@ -41,7 +41,7 @@ describe('createSlackClient', () => {
     expect(call.contentType).toBe('application/x-www-form-urlencoded');
     expect(call.body).toEqual({ channel: '#data-incidents', text: 'DAG etl failed', blocks });
     expect(ref.channel).toBe('C0INCIDENTS');
-    expect(ref.ts).toMatch(/^\d+\.000100$/);
+    expect(ref.ts).toMatch(/^\d+\.\d{6}$/);
     expect(slack.latest('#data-incidents')).toMatchObject({ text: 'DAG etl failed', blocks });
   });
 
@@ -169,6 +169,55 @@ describe('createSlackClient', () => {
     const failure = await failureOf(client().postMessage({ channel: '', text: 'x' }));
     expect(failure.slackError).toBe('channel_not_found');
     expect(failure.class).toMatchObject({ kind: 'final', type: ErrorType.NotFound });
+  });
+});
+
+describe('idempotent posts (message metadata)', () => {
+  it('sends the key as message metadata and finds the message in the channel history', async () => {
+    const ref = await client().postMessage({
+      channel: '#data-incidents',
+      text: 'root',
+      idempotencyKey: 'inc-1/root/0',
+    });
+    expect(slack.callsTo('chat.postMessage')[0]!.body.metadata).toEqual({
+      event_type: 'incidentflow_post',
+      event_payload: { key: 'inc-1/root/0' },
+    });
+    await client().postMessage({ channel: '#data-incidents', text: 'other', idempotencyKey: 'inc-2/root/0' });
+    const found = await client().findPosted({ channel: '#data-incidents', key: 'inc-1/root/0', sinceMs: 0 });
+    expect(found).toEqual(ref);
+    // The name was resolved to the id first: history takes channel ids only.
+    expect(slack.callsTo('conversations.list')).toHaveLength(1);
+    expect(slack.callsTo('conversations.history')[0]!.body).toMatchObject({
+      channel: 'C0INCIDENTS',
+      include_all_metadata: 'true',
+    });
+  });
+
+  it('finds a thread reply by key, and nothing for an unknown key or a message older than the window', async () => {
+    const root = await client().postMessage({ channel: 'C0INCIDENTS', text: 'root' });
+    const reply = await client().postMessage({
+      channel: 'C0INCIDENTS',
+      text: 'lines',
+      threadTs: root.ts,
+      idempotencyKey: 'inc-1/thread/7',
+    });
+    const lookup = { channel: 'C0INCIDENTS', threadTs: root.ts, sinceMs: 0 };
+    expect(await client().findPosted({ ...lookup, key: 'inc-1/thread/7' })).toEqual(reply);
+    expect(await client().findPosted({ ...lookup, key: 'inc-1/thread/8' })).toBeUndefined();
+    const later = Date.now() + 60_000;
+    expect(await client().findPosted({ ...lookup, key: 'inc-1/thread/7', sinceMs: later })).toBeUndefined();
+  });
+
+  it('follows the history cursor across pages', async () => {
+    const first = await client().postMessage({
+      channel: 'C0INCIDENTS',
+      text: 'old',
+      idempotencyKey: 'k-old',
+    });
+    for (let i = 0; i < 205; i++) await client().postMessage({ channel: 'C0INCIDENTS', text: `m${i}` });
+    expect(await client().findPosted({ channel: 'C0INCIDENTS', key: 'k-old', sinceMs: 0 })).toEqual(first);
+    expect(slack.callsTo('conversations.history')).toHaveLength(2);
   });
 });
 

@@ -128,3 +128,121 @@ describe('createTwilioClient', () => {
     });
   });
 });
+
+describe('looking up what Twilio already has', () => {
+  const ALICE = '+821012345678';
+  const auth = `Basic ${Buffer.from(`${ACCOUNT_SID}:${AUTH_TOKEN}`).toString('base64')}`;
+  const list = async (query: string) => {
+    const res = await fetch(`${twilio.url}/2010-04-01/Accounts/${ACCOUNT_SID}/Messages.json?${query}`, {
+      headers: { authorization: auth },
+    });
+    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+  };
+
+  it('finds the SMS to a number whose body carries the marker, walking pages newest first', async () => {
+    const since = Date.now() - 1000;
+    const wanted = await client().sendSms({ to: ALICE, body: 'page one [ref aaaaaaaaaa]' });
+    for (let i = 0; i < 60; i++) twilio.seedMessage({ to: ALICE, from: FROM, body: `noise ${i}` });
+
+    const found = await client().findMessage({ to: ALICE, since, marker: '[ref aaaaaaaaaa]' });
+    expect(found).toMatchObject({ sid: wanted.sid, status: 'sent' });
+    const gets = twilio.requests.filter((r) => r.method === 'GET');
+    // 61 messages at 50 a page: the marked one, the oldest, is on the second page.
+    expect(gets).toHaveLength(2);
+    expect(gets.map((g) => g.resource)).toEqual(['Messages', 'Messages']);
+  });
+
+  it('finds nothing for another marker, another number, or a message older than since', async () => {
+    twilio.seedMessage({
+      to: ALICE,
+      from: FROM,
+      body: 'old [ref bbbbbbbbbb]',
+      createdAt: Date.now() - 3_600_000,
+    });
+    await client().sendSms({ to: '+14155550100', body: 'bob [ref bbbbbbbbbb]' });
+    await client().sendSms({ to: ALICE, body: 'other [ref cccccccccc]' });
+    const since = Date.now() - 60_000;
+    expect(await client().findMessage({ to: ALICE, since, marker: '[ref bbbbbbbbbb]' })).toBeUndefined();
+  });
+
+  it('finds a call to the number created since the given time, still queued', async () => {
+    const since = Date.now() - 1000;
+    const call = await client().call({ to: ALICE, twiml: '<Response/>' });
+    expect(await client().findCall({ to: ALICE, since })).toMatchObject({ sid: call.sid, status: 'queued' });
+    expect(await client().findCall({ to: '+14155550100', since })).toBeUndefined();
+  });
+
+  it('fails a list the double refuses (bad credentials) without naming the credentials', async () => {
+    const bad = createTwilioClient({
+      accountSid: ACCOUNT_SID,
+      authToken: 'wrong-token',
+      from: FROM,
+      baseUrl: twilio.url,
+    });
+    const failure = await failureOf(bad.findCall({ to: ALICE, since: 0 }));
+    expect(failure.status).toBe(401);
+    expect(failure.message).toContain('Calls.list');
+    expectNoSecrets(failure.message);
+    expect(failure.message).not.toContain('wrong-token');
+  });
+
+  it('double: lists in Twilio’s page shape with To/From/DateSent filters and next_page_uri', async () => {
+    await client().sendSms({ to: ALICE, body: 'one' });
+    await client().sendSms({ to: ALICE, body: 'two' });
+    await client().sendSms({ to: '+14155550100', body: 'three' });
+    const today = new Date().toISOString().slice(0, 10);
+
+    const page0 = await list(`To=${encodeURIComponent(ALICE)}&From=${encodeURIComponent(FROM)}&PageSize=1`);
+    expect(page0.status).toBe(200);
+    expect(page0.body).toMatchObject({ page: 0, page_size: 1, start: 0, end: 0, previous_page_uri: null });
+    const messages0 = page0.body.messages as Array<Record<string, unknown>>;
+    expect(messages0.map((m) => m.body)).toEqual(['two']);
+    expect(messages0[0]).toMatchObject({ to: ALICE, from: FROM, status: 'sent', direction: 'outbound-api' });
+    const next = page0.body.next_page_uri as string;
+    expect(next).toMatch(/^\/2010-04-01\/Accounts\/AC[0-9a-f]+\/Messages\.json\?.*Page=1.*PageToken=PASM/);
+
+    const res1 = await fetch(`${twilio.url}${next}`, { headers: { authorization: auth } });
+    const page1 = (await res1.json()) as Record<string, unknown>;
+    expect((page1.messages as Array<Record<string, unknown>>).map((m) => m.body)).toEqual(['one']);
+    expect(page1.next_page_uri).toBeNull();
+
+    const sentToday = await list(`DateSent%3E=${today}`);
+    expect((sentToday.body.messages as unknown[]).length).toBe(3);
+    const sentTomorrow = await list(
+      `DateSent%3E=${new Date(Date.now() + 86_400_000).toISOString().slice(0, 10)}`,
+    );
+    expect(sentTomorrow.body.messages).toEqual([]);
+  });
+});
+
+describe('double fault injection', () => {
+  it('creates the message but never answers: the client times out', async () => {
+    twilio.failNext('Messages', { timeout: 'never' });
+    const quick = createTwilioClient({
+      accountSid: ACCOUNT_SID,
+      authToken: AUTH_TOKEN,
+      from: FROM,
+      baseUrl: twilio.url,
+      timeoutMs: 300,
+    });
+    const failure = await failureOf(quick.sendSms({ to: '+821012345678', body: 'hi' }));
+    expect(failure.class).toEqual({ kind: 'retryable', reason: 'network' });
+    expect(failure.message).toContain('timed out after 300 ms');
+    expect(twilio.messages).toHaveLength(1);
+  });
+
+  it('creates the message and answers late', async () => {
+    twilio.failNext('Messages', { timeout: 'delay', answerAfterMs: 200 });
+    const started = Date.now();
+    const result = await client().sendSms({ to: '+821012345678', body: 'hi' });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(150);
+    expect(result.sid).toBe(twilio.messages[0]!.sid);
+  });
+
+  it('creates the call and still answers 500 when told so', async () => {
+    twilio.failNext('Calls', { status: 500, created: true });
+    const failure = await failureOf(client().call({ to: '+821012345678', twiml: '<Response/>' }));
+    expect(failure.status).toBe(500);
+    expect(twilio.calls).toHaveLength(1);
+  });
+});

@@ -25,6 +25,7 @@ interface Body {
   state?: string | null;
   dag_run_id?: string;
   type?: string;
+  title?: string;
   task_instances?: Array<Record<string, unknown>>;
   datasets?: Array<{ uri: string }>;
   assets?: unknown[];
@@ -258,5 +259,81 @@ describe('Airflow double: protocol details', () => {
     const v2comma = await call('v2', 'GET', '/assets?dag_ids=etl,audit');
     expect((v1.json.datasets ?? []).map((d) => d.uri)).toEqual(['s3://audit/log']);
     expect(v2comma.json.assets).toEqual([]);
+  });
+});
+
+describe('Airflow double: fault injection', () => {
+  it('answers injected 500s in problem+json on v1 and {detail} on v2, N times, then serves again', async () => {
+    const rule = double.injectFault({ method: 'GET', path: '/pools/warehouse', times: 2 });
+    const v1 = await fetch(`${double.url}/api/v1/pools/warehouse`, { headers: { Authorization: BASIC } });
+    expect(v1.status).toBe(500);
+    expect(v1.headers.get('content-type')).toBe('application/problem+json');
+    expect(await v1.json()).toEqual({
+      detail: 'Internal Server Error (injected by the test)',
+      status: 500,
+      title: 'Internal Server Error',
+      type: 'https://airflow.apache.org/docs/apache-airflow/2.10.5/stable-rest-api-ref.html#section/Errors/Unknown',
+    });
+    const v2 = await call('v2', 'GET', '/pools/warehouse');
+    expect(v2.status).toBe(500);
+    expect(v2.json).toEqual({ detail: 'Internal Server Error (injected by the test)' });
+    expect((await call('v1', 'GET', '/pools/warehouse')).status).toBe(200);
+    expect(rule.hits()).toBe(2);
+    expect(double.requestsTo('GET', '/pools/warehouse').map((r) => [r.status, r.fault])).toEqual([
+      [500, 'rejected'],
+      [500, 'rejected'],
+      [200, undefined],
+    ]);
+  });
+
+  it('fails every matching request for a period on the injected clock', async () => {
+    double.injectFault({ path: '/pools/', status: 503, forMs: 60_000 });
+    expect((await call('v1', 'GET', '/pools/warehouse')).status).toBe(503);
+    clockMs += 59_000;
+    const during = await call('v1', 'GET', '/pools/default_pool');
+    expect([during.status, during.json.title]).toEqual([503, 'Service Unavailable']);
+    clockMs += 1_000;
+    expect((await call('v1', 'GET', '/pools/warehouse')).status).toBe(200);
+  });
+
+  it('does not carry out a rejected request, and does carry out one whose response is lost', async () => {
+    double.injectFault({ method: 'PATCH', path: '/pools/warehouse' });
+    const rejected = await call('v1', 'PATCH', '/pools/warehouse?update_mask=slots', {
+      name: 'warehouse',
+      slots: 9,
+    });
+    expect(rejected.status).toBe(500);
+    expect(double.poolSlots('warehouse')).toBe(4);
+
+    double.injectFault({ method: 'PATCH', path: '/pools/warehouse', afterHandling: true });
+    const lost = await call('v2', 'PATCH', '/pools/warehouse?update_mask=slots', { slots: 9 });
+    expect(lost.status).toBe(500);
+    expect(lost.json).toEqual({ detail: 'Internal Server Error (injected by the test)' });
+    expect(double.poolSlots('warehouse')).toBe(9);
+    expect(double.requestsTo('PATCH', '/pools/warehouse').map((r) => r.fault)).toEqual([
+      'rejected',
+      'response_lost',
+    ]);
+  });
+
+  it('slows matching requests down by their delay, and only those', async () => {
+    const rule = double.slowDown({ method: 'GET', path: '/pools/warehouse', delayMs: 300, times: 1 });
+    const t0 = performance.now();
+    expect((await call('v1', 'GET', '/pools/warehouse')).status).toBe(200);
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(290);
+    expect((await call('v1', 'GET', '/pools/warehouse')).status).toBe(200);
+    expect(rule.hits()).toBe(1);
+  });
+
+  it('runs request hooks before handling the request', async () => {
+    const seen: number[] = [];
+    const remove = double.onRequest((r) => {
+      if (r.method === 'PATCH') seen.push(double.poolSlots('warehouse'));
+    });
+    await call('v1', 'PATCH', '/pools/warehouse?update_mask=slots', { name: 'warehouse', slots: 6 });
+    remove();
+    await call('v1', 'PATCH', '/pools/warehouse?update_mask=slots', { name: 'warehouse', slots: 7 });
+    expect(seen).toEqual([4]);
+    expect(double.poolSlots('warehouse')).toBe(7);
   });
 });
