@@ -257,6 +257,46 @@ export const SCENARIOS: ReplayScenario[] = [
     },
   },
   {
+    // `runbook-request-dedup`, `timeline-number-every-entry`: a second request for the running runbook is
+    // refused at once; a second alert fires and resolves, and its numbered lines reach the Slack thread.
+    name: 'v4-runbook-dedup-numbered-alerts',
+    slack: true,
+    async run(client, taskQueue, { slack }) {
+      const wf = inputV2('replay-v4-runbook-dedup', SLACK_ON);
+      const handle = await start(client, taskQueue, wf, [alert('fp1', 'firing')]);
+      await handle.signal(runRunbookSignal, {
+        runbook: 'dag_deployment_regression',
+        user: 'alice',
+        requestId: 'r1',
+      });
+      await waitFor(async () => (await handle.query(incidentQuery)).pendingApprovals.length > 0);
+      await handle.signal(runRunbookSignal, {
+        runbook: 'dag_deployment_regression',
+        user: 'bob',
+        requestId: 'r2',
+      });
+      await handle.signal(alertSignal, { alerts: [alert('fp2', 'firing')], receivedAt: at });
+      await handle.signal(alertSignal, { alerts: [alert('fp2', 'resolved')], receivedAt: at });
+      const approver = (await handle.query(incidentQuery)).pendingApprovals[0]!.allowed[0]!;
+      await handle.signal(approveSignal, {
+        stepId: 'approve_rollback',
+        decision: 'approve',
+        user: approver.personId,
+      });
+      // kubectl is not configured where this was recorded: the rollback fails and the runbook escalates.
+      await waitFor(async () => (await handle.query(incidentQuery)).runbook?.status === 'failed');
+      const thread = () => slack!.messages('#data-incidents').filter((m) => m.threadTs !== undefined);
+      await waitFor(() => Promise.resolve(thread().some((m) => (m.text ?? '').includes('resolved'))), 600);
+      await handle.signal(resolveSignal, {
+        user: approver.personId,
+        note: 'rolled back by hand',
+        requestId: 'r3',
+      });
+      await handle.result();
+      return { workflowId: handle.workflowId, runId: handle.signaledRunId };
+    },
+  },
+  {
     name: 'v1-auto-resolve',
     async run(client, taskQueue) {
       const wf = input('replay-v1-auto-resolve');

@@ -1,9 +1,10 @@
 /**
  * Approval gates on the time-skipping server: a timeout follows `on_timeout`, a rejection ends the runbook
- * and escalates.
+ * and escalates, and a second request for the runbook waiting on its gate is refused instead of queued.
  */
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import {
+  actionOutcomeQuery,
   approveSignal,
   incidentQuery,
   resolveSignal,
@@ -96,5 +97,32 @@ describe('approval gates', () => {
     expect(v.runbook!.steps.rollback!.status).toBe('pending');
     expect(v.timeline.some((e) => e.kind === 'approval_recorded' && e.text.includes('rejected'))).toBe(true);
     expect(minutesAfterOpen(v, 2)).toBeLessThan(1);
+  });
+
+  it('refuses a request for the runbook that is already running, so it does not run again after it ends', async () => {
+    const { handle, view } = await incidentAwaitingRollbackApproval();
+    await handle.signal(runRunbookSignal, {
+      runbook: 'dag_deployment_regression',
+      user: 'bob',
+      via: 'test',
+      requestId: 'rb-2',
+    });
+    await env.sleep('1s');
+    expect(await handle.query(actionOutcomeQuery, 'rb-2')).toEqual({
+      requestId: 'rb-2',
+      ok: false,
+      message: 'runbook dag_deployment_regression is already running',
+    });
+    const approver = view.pendingApprovals[0]!.allowed[0]!;
+    await handle.signal(approveSignal, {
+      stepId: 'approve_rollback',
+      decision: 'reject',
+      user: approver.personId,
+    });
+    await env.sleep('10s');
+    const v = await handle.query(incidentQuery);
+    expect(v.runbook).toMatchObject({ runId: 'dag_deployment_regression#1', status: 'failed' });
+    expect(v.timeline.filter((e) => e.kind === 'runbook_started')).toHaveLength(1);
+    expect(v.pendingApprovals).toEqual([]);
   });
 });

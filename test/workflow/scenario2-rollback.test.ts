@@ -208,7 +208,17 @@ describe('seed scenario 2: rollback of a bad deployment', () => {
     expect(Date.parse(closed.resolvedAt!)).toBeGreaterThan(Date.parse(check.finishedAt!));
     expect(outcome).toMatchObject({ status: 'closed', resolution: 'auto' });
     const stored = await store.store.getIncident(id);
-    expect(stored).toMatchObject({ outcome: 'resolved_by_runbook', runbook: 'dag_deployment_regression' });
+    expect(stored).toMatchObject({
+      status: 'closed',
+      outcome: 'resolved_by_runbook',
+      runbook: 'dag_deployment_regression',
+    });
+    // The store holds the whole timeline, the postmortem entry written after the first copy included.
+    const events = await store.store.getIncidentEvents(stored!.incidentKey);
+    expect(events.map((e) => [e.seq, e.kind, e.text])).toEqual(
+      closed.timeline.map((e) => [e.seq, e.kind, e.text]),
+    );
+    expect(events.at(-1)?.kind).toBe('postmortem');
     const postmortem = await store.store.getPostmortem(id);
     expect(postmortem?.markdown).toContain('v2.3.1');
   });

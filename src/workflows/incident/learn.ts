@@ -6,6 +6,7 @@ import {
   type IncidentRecord,
   type ResolutionOutcome,
   type StepRecord,
+  type StoredEvent,
 } from '../../domain/incident-record';
 import type { RunbookRunState } from '../../domain/runbook-run';
 import type { Suggestion } from '../../domain/slack-message';
@@ -197,6 +198,7 @@ async function suggest(rt: Runtime): Promise<void> {
 /** Behaviour added after `incident-parts-v2`: runs started before them replay without these commands. */
 const NUMBER_MEMO_PATCH = 'incident-number-memo';
 const SLA_BOTTLENECK_PATCH = 'sla-miss-bottleneck';
+const CLOSE_IN_STORE_PATCH = 'learn-close-in-store';
 
 /**
  * SLA miss: which task made the run late, against its own P95 over recent successful runs. The result
@@ -287,9 +289,22 @@ export async function runLearn(rt: Runtime, onDiagnosed: () => void): Promise<vo
   }
 }
 
+/** The timeline as the store keeps it (by seq; entries from before seqs existed count by position). */
+function storedEvents(timeline: Runtime['state']['timeline']): StoredEvent[] {
+  return timeline.map((e, i) => ({
+    seq: e.seq ?? i + 1,
+    at: e.at,
+    kind: e.kind,
+    text: e.text,
+    ...(e.actor ? { actor: e.actor } : {}),
+    ...(e.data ? { data: e.data } : {}),
+  }));
+}
+
 /**
  * After resolution: writes the outcome and the runbook runs, stores the timeline, drafts the postmortem,
- * posts it to the Slack thread, and starts the 24 h review reminder. The incident is `closed` after that.
+ * posts it to the Slack thread, and starts the 24 h review reminder. The incident is `closed` after that,
+ * and the store gets the closed record and the timeline entries written since.
  */
 export async function finishLearning(rt: Runtime): Promise<void> {
   if (!rt.features.store) return;
@@ -340,19 +355,8 @@ export async function finishLearning(rt: Runtime): Promise<void> {
         data: { runbook: f.runbook },
       });
     }
-    await act(rt, () =>
-      learn.recordTimeline({
-        incidentKey: key,
-        events: s.timeline.map((e, i) => ({
-          seq: e.seq ?? i + 1,
-          at: e.at,
-          kind: e.kind,
-          text: e.text,
-          ...(e.actor ? { actor: e.actor } : {}),
-          ...(e.data ? { data: e.data } : {}),
-        })),
-      }),
-    );
+    const stored = storedEvents(s.timeline);
+    await act(rt, () => learn.recordTimeline({ incidentKey: key, events: stored }));
     const prevention = s.runbook ? (rt.input.runbooks?.[s.runbook.runbook]?.prevention ?? []) : [];
     const pm = await act(rt, () => learn.generatePostmortem({ incidentKey: key, prevention }));
     s.learn = { ...s.learn, finished: true, postmortemAt: pm.generatedAt };
@@ -388,6 +392,13 @@ export async function finishLearning(rt: Runtime): Promise<void> {
     );
     s.status = 'closed';
     touch(rt, true);
+    // The store saw the incident `resolved` and its timeline up to the postmortem: give it the rest.
+    if (patched(CLOSE_IN_STORE_PATCH)) {
+      const lastStored = stored.at(-1)?.seq ?? 0;
+      const rest = storedEvents(s.timeline).filter((e) => e.seq > lastStored);
+      await act(rt, () => learn.recordIncident(incidentRecord(rt)));
+      if (rest.length > 0) await act(rt, () => learn.recordTimeline({ incidentKey: key, events: rest }));
+    }
   } catch (err) {
     note(rt, 'note', `Learning at resolution failed: ${failureMessage(err).message}`);
   }

@@ -33,6 +33,7 @@ import {
   intakeOptions,
   isClosed,
   note,
+  numberTimeline,
   now,
   nowIso,
   progress,
@@ -74,6 +75,17 @@ export function render(run: RunbookRunState, template: string, field: string): s
   if (value === undefined)
     throw new StepInputError(`${field}: template "${template}" needs a label the incident does not have`);
   return value;
+}
+
+/**
+ * Why a request to run `name` must be refused at once, or null: the same runbook is running or already
+ * requested. Such a request queued until the run ended would start it a second time.
+ */
+export function duplicateRunbookRequest(rt: Runtime, name: string): string | null {
+  if (rt.state.runbook?.status === 'running' && rt.state.runbook.runbook === name)
+    return `runbook ${name} is already running`;
+  if (rt.runbookRequests.some((r) => r.runbook === name)) return `runbook ${name} is already requested`;
+  return null;
 }
 
 /**
@@ -270,7 +282,10 @@ function resolveOneShotAlerts(rt: Runtime, runbook: string): void {
       groupKey: `runbook:${runbook}`,
       severity: a.severity,
     }));
-  if (resolved.length > 0) applyAlerts(rt.state, resolved, at, rt.limits, intakeOptions(rt));
+  if (resolved.length > 0) {
+    applyAlerts(rt.state, resolved, at, rt.limits, intakeOptions(rt));
+    numberTimeline(rt);
+  }
 }
 
 async function executeStep(
@@ -614,8 +629,17 @@ async function executeNotify(
       mentions = people.map((p) => (p.slackUserId ? `<@${p.slackUserId}>` : p.name)).join(' ');
     }
     const text = mentions ? `${mentions} ${message}` : message;
+    // Keyed per step execution: a retry after a lost response finds the message instead of posting again.
+    const idempotencyKey = `${rt.state.incidentId}/${rt.state.openedAt}/${run.runId}/${step.id}#${run.executions}`;
+    const firstTriedAt = now();
     const ref = await act(rt, () =>
-      quick.notifySlack({ channel: slack.channel, ...(slack.ts ? { threadTs: slack.ts } : {}), text }),
+      quick.notifySlack({
+        channel: slack.channel,
+        ...(slack.ts ? { threadTs: slack.ts } : {}),
+        text,
+        idempotencyKey,
+        firstTriedAt,
+      }),
     );
     st.data.slackTs = ref.ts;
     st.status = 'succeeded';

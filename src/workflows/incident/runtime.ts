@@ -47,6 +47,8 @@ export interface Runtime {
   bounds: StateBounds;
   /** Runs that started after the size bounds existed enforce them (older histories replay without). */
   sizeBounds: boolean;
+  /** Runs started since alert entries are numbered too (older ones left them unnumbered: see `numberTimeline`). */
+  numberEveryEntry: boolean;
   /** Held while entries are being moved out of the state, so two trims never plan the same entries. */
   trimming: boolean;
   /** Set when the state went over budget and was trimmed: continue as new to shed the history too. */
@@ -83,6 +85,7 @@ export function createRuntime(input: IncidentInput, state: IncidentState): Runti
       input.settings.stateBudgetBytes !== undefined ? { budgetBytes: input.settings.stateBudgetBytes } : {},
     ),
     sizeBounds: false,
+    numberEveryEntry: false,
     trimming: false,
     continueForSize: false,
     uncheckedBytes: 0,
@@ -102,8 +105,25 @@ export function isClosed(rt: Runtime): boolean {
   return isClosedStatus(rt.state.status);
 }
 
+/**
+ * Numbers the entries that alert intake appended without a number (the pure intake code does not know the
+ * sequence). Unnumbered entries were never posted to the Slack thread and collided with the next numbered
+ * entry in the store, so runs that number every entry do it before anything reads the timeline.
+ */
+export function numberTimeline(rt: Runtime): void {
+  if (!rt.numberEveryEntry) return;
+  const timeline = rt.state.timeline;
+  let first = timeline.length;
+  while (first > 0 && timeline[first - 1]!.seq === undefined) first -= 1;
+  if (first === timeline.length) return;
+  let seq = rt.state.timelineSeq ?? first;
+  for (let i = first; i < timeline.length; i++) timeline[i]!.seq = ++seq;
+  rt.state.timelineSeq = seq;
+}
+
 /** Wakes every part waiting on a change. */
 export function touch(rt: Runtime, escalation = false): void {
+  numberTimeline(rt);
   rt.version += 1;
   if (escalation) rt.escalationVersion += 1;
 }
@@ -115,6 +135,7 @@ export function note(
   text: string,
   extra: Partial<Pick<TimelineEntry, 'actor' | 'data'>> = {},
 ): void {
+  numberTimeline(rt);
   const seq = (rt.state.timelineSeq ?? rt.state.timeline.length) + 1;
   rt.state.timelineSeq = seq;
   const bounded = rt.sizeBounds

@@ -36,7 +36,7 @@ import { runChatOps } from './chatops';
 import { runEscalation } from './escalation';
 import { finishLearning, runLearn } from './learn';
 import { runReconcile } from './reconcile';
-import { runRunbooks } from './runbook';
+import { duplicateRunbookRequest, runRunbooks } from './runbook';
 import { runMetrics } from './metric-events';
 import { keepInBudget, runStateBudget, SIZE_PATCH } from './state-budget';
 import {
@@ -45,6 +45,7 @@ import {
   intakeOptions as intakeAlertOptions,
   isClosed,
   note,
+  numberTimeline,
   nowIso,
   progress,
   remember,
@@ -59,6 +60,8 @@ const PROCESSED_REQUESTS_CAPACITY = 500;
  * that started before it replay exactly as v1 (intake and auto-resolution only).
  */
 const PARTS_PATCH = 'incident-parts-v2';
+const RUNBOOK_REQUEST_PATCH = 'runbook-request-dedup';
+const NUMBER_EVERY_ENTRY_PATCH = 'timeline-number-every-entry';
 
 function initialState(input: IncidentInput): IncidentState {
   const openedAt = nowIso();
@@ -99,6 +102,7 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentOu
   const rt = createRuntime(input, state);
   // Before any handler runs: the `alert` signal that started this run is capped too.
   rt.sizeBounds = patched(SIZE_PATCH);
+  rt.numberEveryEntry = patched(NUMBER_EVERY_ENTRY_PATCH);
   const { limits } = rt;
   /** Alerts as this run keeps them: capped in size (a signal sent straight to Temporal skips the API's caps). */
   const intake = (alerts: readonly RoutedAlert[]): RoutedAlert[] =>
@@ -307,6 +311,12 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentOu
   setHandler(runRunbookSignal, (signal) => {
     if (!firstTime(signal)) return;
     const who = personName(signal.user, signal.name);
+    const duplicate = patched(RUNBOOK_REQUEST_PATCH) ? duplicateRunbookRequest(rt, signal.runbook) : null;
+    if (duplicate) {
+      note(rt, 'note', `Runbook ${signal.runbook} not started: ${duplicate}`, { actor: who });
+      remember(rt, signal.requestId, false, duplicate);
+      return;
+    }
     rt.runbookRequests.push({
       runbook: signal.runbook,
       by: who,
@@ -421,6 +431,7 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentOu
     if (!input.carried)
       note(rt, 'reopened', 'The problem came back after the previous incident was resolved');
     applyAlerts(state, intake(input.pendingAlerts), nowIso(), limits, intakeOptions);
+    numberTimeline(rt);
   }
 
   const shouldContinueAsNew = (): boolean => {
