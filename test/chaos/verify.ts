@@ -66,37 +66,34 @@ export async function timelineProblems(
   scenario: Scenario,
 ): Promise<string[]> {
   const problems: string[] = [];
-  // The workflow's own timeline: contiguous seqs from 1.
-  // Entries written before numbering started carry no seq: their position is their number.
-  const seqOf = (e: { seq?: number }, i: number) => e.seq ?? i + 1;
+  // The workflow's own timeline: every entry numbered, contiguous from 1.
   view.timeline.forEach((e, i) => {
-    if (seqOf(e, i) !== i + 1) problems.push(`workflow timeline gap: entry ${i + 1} has seq ${e.seq}`);
+    if (e.seq !== i + 1) problems.push(`workflow timeline gap: entry ${i + 1} has seq ${e.seq}`);
   });
   // The store's copy (written by whichever worker process was alive) is the same timeline: the learn
-  // part records it once the incident is resolved, before the postmortem note that closes it.
+  // part records it once resolved, and the rest with the `closed` record after the postmortem.
   let events: Awaited<ReturnType<Store['getIncidentEvents']>> = [];
   const deadline = Date.now() + 60_000;
   for (;;) {
     const incident = await store.getIncident(incidentId);
     events = incident ? await store.getIncidentEvents(incident.incidentKey) : [];
-    const finished = incident?.status === 'resolved' || incident?.status === 'closed';
-    if (finished && events.length > 0) break;
+    if (incident?.status === 'closed' && events.length >= view.timeline.length) break;
     if (Date.now() > deadline) {
       problems.push(
-        `store: incident ${incident?.status ?? 'missing'} with ${events.length} timeline entries`,
+        `store: incident ${incident?.status ?? 'missing'} with ${events.length} of ${view.timeline.length} timeline entries`,
       );
       break;
     }
     await sleep(500);
   }
-  const bySeq = new Map(view.timeline.map((e, i) => [seqOf(e, i), e]));
+  const bySeq = new Map(view.timeline.map((e) => [e.seq, e]));
   events.forEach((e, i) => {
     if (e.seq !== i + 1) problems.push(`stored timeline gap: entry ${i + 1} has seq ${e.seq}`);
     const live = bySeq.get(e.seq);
-    if (!live || live.text !== e.text)
+    if (!live || live.text !== e.text || live.kind !== e.kind)
       problems.push(`stored timeline entry ${e.seq} differs from the workflow's`);
   });
-  const unstored = view.timeline.filter((e, i) => seqOf(e, i) > events.length && e.kind !== 'postmortem');
+  const unstored = view.timeline.filter((e) => (e.seq ?? 0) > events.length);
   if (unstored.length > 0)
     problems.push(`${unstored.length} timeline entries never stored (first: ${unstored[0]!.text})`);
   if (problems.length > 5) problems.splice(5, problems.length - 5, '… more timeline problems');
