@@ -1,5 +1,6 @@
 // Three projects: `unit` (pure, parallel), `workflow` (time-skipping Temporal server, replay),
-// `integration` (real Temporal dev server, PostgreSQL, Prometheus/Alertmanager; serial).
+// `integration` (real Temporal dev server, PostgreSQL, Prometheus/Alertmanager; serial), `chaos` (worker
+// kills and Temporal restarts on the real dev server; serial; CHAOS_MODE=short|full).
 const swc = (syntax) => [
   '@swc/jest',
   { jsc: { parser: { syntax }, target: 'es2022' }, module: { type: 'commonjs' } },
@@ -33,6 +34,12 @@ module.exports = {
       ...server,
       displayName: 'integration',
       testMatch: ['<rootDir>/test/integration/**/*.test.ts', '<rootDir>/test/e2e/**/*.test.ts'],
+    },
+    {
+      ...common,
+      ...server,
+      displayName: 'chaos',
+      testMatch: ['<rootDir>/test/chaos/**/*.test.ts'],
     },
   ],
 };

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# `npm test`: lint, typecheck, then every jest project. Bootstraps npm packages and the Temporal binaries.
+# `npm test`: lint, typecheck, then every jest project (the chaos suite in its short form; `npm run
+# test:chaos` runs its full matrix). Bootstraps npm packages and the Temporal binaries.
 # Integration tests that need PostgreSQL read TEST_DATABASE_URL (`.ci/run` starts a server; locally,
 # `bash scripts/ci-postgres.sh` does the same).
 set -euo pipefail
@@ -19,3 +20,4 @@ step "node 24";   PATH="$PWD/.tools/node24/bin:$PATH" node node_modules/.bin/jes
   test/integration/multi-process.test.ts
 step workflow;    npx jest --ci --selectProjects workflow --runInBand --forceExit
 step integration; npx jest --ci --selectProjects integration --runInBand --forceExit
+step chaos;       CHAOS_MODE=short npx jest --ci --selectProjects chaos --runInBand --forceExit
